@@ -1,0 +1,267 @@
+"""Build the one POSIX sh script that collects every source of a host in a single round trip.
+
+The script writes one framed stream on stdout. Every record starts with a header line ``@FA<TAB>type<TAB>...``:
+
+  S name                                  a source begins
+  F name status n size inode mtime path   a file (status ok|truncated); exactly n bytes follow
+  Q name status n size 0 0 path           the logger DB as SQL text (a WAL database); n bytes follow
+  C name                                  command stdout follows as base64 lines, then
+  E name                                  its stderr as base64 lines, then
+  R name exit-code                        the command's exit code (124: timed out)
+  D name path                             permission denied on this file or directory
+  M name                                  nothing matched (the source is missing)
+  N name reason                           the source is not available for this kind of host
+  X name reason                           an error for this source
+  W sudo reason                           sudo -n is unavailable (root-only sources are read without it)
+  Z name                                  the source ends
+  END                                     the whole stream ends
+
+A file's byte count is fixed in its header before it is read and the body is padded/cut to exactly that count,
+so a file growing or shrinking while it is read cannot break the framing. Base64 lines never start with ``@``.
+Nothing is written on the host; only coreutils, find, stat, timeout, base64, and python3 (or sqlite3) are used.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Dict, List, Sequence
+
+from fleetaudit.collect.sources import SourceSpec
+from fleetaudit.collect.status import LOCAL_NA
+from fleetaudit.model import Host
+
+LIB = r"""IFS='
+'
+FA_NL='
+'
+FA_TAB='	'
+LC_ALL=C
+export LC_ALL
+exec 4>&1
+fa_files() {
+	_s=$1 _cap=$2 _mode=$3
+	shift 3
+	_any= _seen=' '
+	for _g in "$@"; do
+		for _f in $FA_ROOT$_g; do
+			if [ -e "$_f" ] || [ -L "$_f" ]; then
+				_any=1
+				fa_file "$_s" "$_cap" "$_mode" "$_f"
+			elif fa_dirck "$_s" "$_f"; then
+				_any=1
+			fi
+		done
+	done
+	[ -n "$_any" ] || printf '@FA\tM\t%s\n' "$_s"
+}
+fa_dirck() {
+	_d=${2%/*}
+	[ -n "$_d" ] && [ -d "$_d" ] || return 1
+	if [ -r "$_d" ] && [ -x "$_d" ]; then return 1; fi
+	printf '@FA\tD\t%s\t%s\n' "$1" "${_d#"$FA_ROOT"}"
+}
+fa_file() {
+	_p=${4#"$FA_ROOT"}
+	case $_p in
+	*"$FA_TAB"*|*"$FA_NL"*) printf '@FA\tX\t%s\ta file name with a tab or newline was skipped\n' "$1"; return 0;;
+	esac
+	if [ -n "$FA_LOCAL" ] && [ -L "$4" ]; then
+		printf '@FA\tX\t%s\t%s: symlinks are not followed on a local host\n' "$1" "$_p"
+		return 0
+	fi
+	[ -f "$4" ] || return 0
+	if [ ! -r "$4" ]; then
+		printf '@FA\tD\t%s\t%s\n' "$1" "$_p"
+		return 0
+	fi
+	set -- "$1" "$2" "$3" "$4" $(stat -L --printf '%s\n%i\n%Y\n%d\n' -- "$4" 2>/dev/null)
+	if [ -n "$8" ]; then
+		case $_seen in *" $8:$6 "*) return 0;; esac
+		_seen="$_seen$8:$6 "
+	fi
+	_sz=${5:-0}
+	if [ "$_sz" -le 0 ]; then
+		_sz=$(wc -c < "$4" 2>/dev/null)
+		_sz=${_sz:-0}
+	fi
+	_st=ok _n=$_sz _m=$3
+	case $_p in *.gz|*.xz|*.bz2) _m=head;; esac
+	if [ "$_sz" -gt "$2" ]; then _st=truncated _n=$2; fi
+	printf '@FA\tF\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$_st" "$_n" "$_sz" "${6:-0}" "${7:-0}" "$_p"
+	if [ "$_st" = truncated ] && [ "$_m" = tail ]; then
+		{ tail -c "$_n" -- "$4"; cat /dev/zero; } 2>/dev/null | head -c "$_n"
+	else
+		{ head -c "$_n" -- "$4"; cat /dev/zero; } 2>/dev/null | head -c "$_n"
+	fi
+}
+fa_run() {
+	if [ -n "$2" ]; then timeout "$1" sudo -n sh -c "$3"; else timeout "$1" sh -c "$3"; fi
+}
+fa_cut() {
+	if [ "$1" = tail ]; then tail -c "$2"; else head -c "$2"; fi
+}
+fa_cmd() {
+	printf '@FA\tC\t%s\n' "$1"
+	_o=$( { { fa_run "$3" "$5" "$6" 2>&3; echo "@RC$?" >&3; } | fa_cut "$4" $(($2 + 1)) | base64 >&4; } 3>&1 )
+	printf '@FA\tE\t%s\n' "$1"
+	printf '%s' "${_o%@RC*}" | head -c 65536 | base64
+	printf '@FA\tR\t%s\t%s\n' "$1" "${_o##*@RC}"
+}
+fa_sqlite() {
+	_db=$FA_ROOT$3
+	if command -v python3 >/dev/null 2>&1; then
+		if [ -e "$_db" ] && [ ! -r "$_db" ] && [ -n "$FA_SUDO" ]; then
+			sudo -n python3 -c "$FA_PY" "$1" "$2" "$_db" "$3"
+		else
+			python3 -c "$FA_PY" "$1" "$2" "$_db" "$3"
+		fi
+	elif [ ! -e "$_db" ]; then
+		printf '@FA\tM\t%s\n' "$1"
+	elif command -v sqlite3 >/dev/null 2>&1; then
+		fa_cmd "$1" "$2" "$FA_TIMEOUT" head "" "$4"
+	else
+		printf '@FA\tX\t%s\tneither python3 nor sqlite3 is installed on the host\n' "$1"
+	fi
+}
+"""
+
+# Runs on the host (python3 >= 3.4): a consistent copy of the logger DB, written to stdout, nothing on disk.
+PY = r"""import os, sqlite3, sys
+from urllib.parse import quote
+name, cap, path, shown = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+out = sys.stdout.buffer
+def rec(*fields):
+    out.write(("@FA\t" + "\t".join(fields) + "\n").encode("utf-8", "replace"))
+def copy(fd, n):
+    while n > 0:
+        chunk = os.read(fd, min(n, 1 << 20)) or b"\0" * min(n, 1 << 20)
+        out.write(chunk)
+        n -= len(chunk)
+def dump(con):
+    data = "\n".join(con.iterdump()).encode("utf-8")
+    rec("Q", name, "ok", str(len(data)), str(len(data)), "0", "0", shown)
+    out.write(data)
+def raw(fd):
+    st = os.fstat(fd)
+    if st.st_size > cap:
+        return rec("X", name, "%s is %d bytes, over its %d byte cap" % (shown, st.st_size, cap))
+    rec("F", name, "ok", str(st.st_size), str(st.st_size), str(st.st_ino), str(int(st.st_mtime)), shown)
+    os.lseek(fd, 0, 0)
+    copy(fd, st.st_size)
+def locked_copy(fd):
+    con = sqlite3.connect("file:%s?mode=ro" % quote(path), uri=True, timeout=30, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            dump(con)
+        else:
+            raw(fd)
+        con.execute("COMMIT")
+    finally:
+        con.close()
+def main():
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return rec("M", name)
+    except PermissionError:
+        return rec("D", name, shown)
+    except OSError as e:
+        return rec("X", name, "cannot open %s: %s" % (shown, e.strerror))
+    try:
+        if os.read(fd, 16) != b"SQLite format 3\x00":
+            return rec("X", name, "%s is not an SQLite database (bad header)" % shown)
+        locked_copy(fd)
+    except sqlite3.Error as e:
+        rec("X", name, "sqlite: %s" % " ".join(str(e).split()))
+    finally:
+        os.close(fd)
+main()
+out.flush()
+"""
+
+_NA = LOCAL_NA
+
+# Commands a directory tree can still answer, run with FA_ROOT pointing at the tree.
+LOCAL_COMMANDS: Dict[str, str] = {
+    "hostname": 'cat "$FA_ROOT/etc/hostname"',
+    "log_files": "find \"$FA_ROOT/var/log\" -xdev -type f -printf '%s\\t/var/log/%P\\n' 2>/dev/null; true",
+    "unit_links": "find \"$FA_ROOT/etc/systemd/system\" -mindepth 1 -maxdepth 2 \\( -type l -o -name '*.service' \\)"
+                  " -printf '/etc/systemd/system/%P\\t%l\\n' 2>/dev/null; true",
+    "unit_owners": "cd \"$FA_ROOT\" && grep -H -E '/systemd/system/[^/]+\\.(service|timer|socket)$'"
+                   " var/lib/dpkg/info/*.list 2>/dev/null | sed 's|^|/|'; true",
+}
+
+_SUDO_CHECK = r"""if ! command -v sudo >/dev/null 2>&1; then
+	printf '@FA\tW\tsudo\tsudo is not installed on the host\n'
+elif FA_E=$(sudo -n true 2>&1 </dev/null); then
+	FA_SUDO=1
+else
+	printf '@FA\tW\tsudo\tsudo -n refused: %s\n' "$(printf '%s' "$FA_E" | head -n 1 | tr '\t' ' ')"
+fi"""
+
+
+def _q(*args: object) -> str:
+    """Return the arguments shell-quoted and joined."""
+    return " ".join(shlex.quote(str(a)) for a in args)
+
+
+def _mode(spec: SourceSpec) -> str:
+    """Return how to cut an over-cap body: newest bytes for logs, first bytes otherwise."""
+    return "tail" if spec.log else "head"
+
+
+def _files_call(spec: SourceSpec, host: Host, local: bool) -> str:
+    """Return the call that streams a files source (through sudo -n for root-only sources)."""
+    args = _q(spec.name, spec.cap_bytes, _mode(spec), *spec.paths)
+    if spec.root_only and host.sudo and not local:
+        return (f'if [ -n "$FA_SUDO" ]; then sudo -n sh -c "$FA_LIB"\' fa_files "$@"\' fa {args}; '
+                f"else fa_files {args}; fi")
+    return f"fa_files {args}"
+
+
+def _command_call(spec: SourceSpec, host: Host, local: bool, timeout: int) -> str:
+    """Return the call that runs a command source, or marks it unavailable on a local host."""
+    command = spec.command
+    if local:
+        if spec.name not in LOCAL_COMMANDS:
+            return "printf '@FA\\tN\\t%s\\t%s\\n' " + _q(spec.name, _NA)
+        command = LOCAL_COMMANDS[spec.name]
+    sudo = '"$FA_SUDO"' if spec.root_only and host.sudo and not local else "''"
+    return f"fa_cmd {_q(spec.name, spec.cap_bytes, timeout, _mode(spec))} {sudo} {shlex.quote(command)}"
+
+
+def _sqlite_call(spec: SourceSpec) -> str:
+    """Return the call that copies the logger DB consistently (python3, else ``sqlite3 .dump``)."""
+    path = spec.paths[0]
+    dump = "sqlite3 -readonly " + shlex.quote(f"file:{path}?mode=ro") + " .dump"
+    return f"fa_sqlite {_q(spec.name, spec.cap_bytes, path, dump)}"
+
+
+def source_lines(spec: SourceSpec, host: Host, local: bool, timeout: int) -> List[str]:
+    """Return the script lines for one source, framed by its S and Z records."""
+    if spec.kind == "files":
+        call = _files_call(spec, host, local)
+    elif spec.kind == "command":
+        call = _command_call(spec, host, local, timeout)
+    elif spec.kind == "sqlite":
+        call = _sqlite_call(spec)
+    else:
+        call = "printf '@FA\\tX\\t%s\\t%s\\n' " + _q(spec.name, f"unknown source kind {spec.kind!r}")
+    name = shlex.quote(spec.name)
+    return [f"printf '@FA\\tS\\t%s\\n' {name}", call, f"printf '@FA\\tZ\\t%s\\n' {name}"]
+
+
+def build_script(host: Host, specs: Sequence[SourceSpec], local: bool = False, command_timeout: float = 60.0) -> str:
+    """Return the whole collect script for one host (local: paths under ``$FA_ROOT``, no sudo)."""
+    timeout = max(1, int(command_timeout))
+    lines = ["exec </dev/null", "FA_SUDO=", f"FA_TIMEOUT={timeout}"]
+    lines += ['FA_LOCAL=1', 'export FA_ROOT'] if local else ["FA_LOCAL=", "FA_ROOT="]
+    lines += ["FA_LIB=" + shlex.quote(LIB), 'eval "$FA_LIB"', "FA_PY=" + shlex.quote(PY)]
+    if host.sudo and not local:
+        lines.append(_SUDO_CHECK)
+    for spec in specs:
+        lines += source_lines(spec, host, local, timeout)
+    lines.append("printf '@FA\\tEND\\n'")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,186 @@
+"""Syslog line prefixes: traditional (no year) and RFC 3339 / ISO timestamps, host and tag.
+
+Year inference for traditional ``Sep  4 05:17:01`` stamps (documented rule):
+  1. Files are read oldest first with a provisional year (2000). A month going backwards by 6 or more
+     (Dec -> Jan) starts the next year; a month going forward by 6 or more right after such a step undoes it
+     (a clock that booted at 1 Jan and was then set by NTP is not two new years).
+  2. At the end the newest line decides the real year: when a year-bearing source of the same host (logger
+     rows, SoftEther, dpkg.log) ends within 2 days of the newest line's month/day, its year is taken (an
+     archived or simulated host whose logs stop long before the collection); otherwise the reference date
+     (the collection time, else the newest file's mtime) is used: the newest line is in the reference's year
+     unless that would put it more than a day after the reference, then the year before.
+  3. Every provisional datetime is shifted by the difference; 29 February in a non-leap year becomes the 28th.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Dict, Iterable, Optional, Tuple
+
+MONTHS: Dict[str, int] = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+PROVISIONAL_YEAR = 2000
+TAG_RE = re.compile(r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?: ?(.*)", re.S)
+_TZ_CACHE: Dict[str, dt.tzinfo] = {}
+
+
+def tz_from(text: str) -> Optional[dt.tzinfo]:
+    """Return a fixed-offset tzinfo for 'Z', '+09:00' or '+0900', or None when it is not an offset."""
+    found = _TZ_CACHE.get(text)
+    if found is not None:
+        return found
+    if text == "Z":
+        zone: dt.tzinfo = dt.timezone.utc
+    else:
+        digits = text[1:].replace(":", "")
+        if text[:1] not in "+-" or len(digits) != 4 or not digits.isdigit():
+            return None
+        minutes = int(digits[:2]) * 60 + int(digits[2:])
+        zone = dt.timezone(dt.timedelta(minutes=-minutes if text[0] == "-" else minutes))
+    _TZ_CACHE[text] = zone
+    return zone
+
+
+def parse_iso(ts: str) -> Optional[dt.datetime]:
+    """Parse ``YYYY-MM-DDTHH:MM:SS[.frac][Z|+HH:MM|+HHMM]`` (also with a space for T) without strptime."""
+    if len(ts) < 19 or ts[4] != "-" or ts[7] != "-" or ts[10] not in "T " or ts[13] != ":" or ts[16] != ":":
+        return None
+    i, micro = 19, 0
+    if len(ts) > 19 and ts[19] in ".,":
+        j = 20
+        while j < len(ts) and ts[j].isdigit():
+            j += 1
+        frac = ts[20:j]
+        micro = int((frac + "000000")[:6]) if frac else 0
+        i = j
+    zone = tz_from(ts[i:]) if i < len(ts) else None
+    if i < len(ts) and zone is None:
+        return None
+    try:
+        return dt.datetime(int(ts[0:4]), int(ts[5:7]), int(ts[8:10]), int(ts[11:13]), int(ts[14:16]),
+                           int(ts[17:19]), micro, zone)
+    except ValueError:
+        return None
+
+
+class YearTracker:
+    """Provisional year for traditional stamps, bumped on a Dec -> Jan rollover (rule in the module doc)."""
+
+    def __init__(self) -> None:
+        """Start at the provisional year with no month seen."""
+        self.year = PROVISIONAL_YEAR
+        self.month = 0
+        self.bumped = False
+
+    def year_for(self, month: int) -> int:
+        """Return the provisional year of a line in ``month``."""
+        if self.month and self.month - month >= 6:
+            self.year += 1
+            self.bumped = True
+        elif self.month and month - self.month >= 6 and self.bumped:
+            self.year -= 1
+            self.bumped = False
+        self.month = month
+        return self.year
+
+
+class LineDater:
+    """Parse the timestamp prefix of syslog lines, caching recent stamps (many lines share a second).
+
+    The cache is dropped whenever the provisional year changes, so a cached stamp never carries a stale year.
+    """
+
+    def __init__(self) -> None:
+        """Create a dater with a fresh year tracker."""
+        self.years = YearTracker()
+        self.traditional = 0
+        self.aware = 0
+        self._cache: Dict[str, dt.datetime] = {}
+        self._year = PROVISIONAL_YEAR
+
+    def date(self, line: str) -> Optional[Tuple[dt.datetime, int]]:
+        """Return (datetime, index after the stamp and its space) or None when the line has no stamp."""
+        if len(line) > 15 and line[3] == " " and line[9] == ":" and line[15] == " ":
+            key, end = line[:15], 16
+        else:
+            end = line.find(" ")
+            if end < 19:
+                return None
+            key, end = line[:end], end + 1
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached, end
+        stamp = self._traditional(key) if end == 16 else parse_iso(key)
+        if stamp is None:
+            return None
+        if len(self._cache) > 4096 or self.years.year != self._year:
+            self._cache.clear()
+            self._year = self.years.year
+        self._cache[key] = stamp
+        return stamp, end
+
+    def _traditional(self, key: str) -> Optional[dt.datetime]:
+        """Parse ``Mmm dd HH:MM:SS`` with the provisional year."""
+        month = MONTHS.get(key[:3])
+        if month is None or key[12] != ":":
+            return None
+        try:
+            day, hour, minute, second = int(key[4:6]), int(key[7:9]), int(key[10:12]), int(key[13:15])
+        except ValueError:
+            return None
+        year = self.years.year_for(month)
+        self.traditional += 1
+        try:
+            return dt.datetime(year, month, day, hour, minute, second)
+        except ValueError:
+            return _clamped(year, month, day, hour, minute, second)
+
+
+def _clamped(year: int, month: int, day: int, hour: int, minute: int, second: int) -> Optional[dt.datetime]:
+    """Return the datetime with 29 Feb of a non-leap year moved to the 28th; None for other bad values."""
+    if month == 2 and day == 29:
+        try:
+            return dt.datetime(year, 2, 28, hour, minute, second)
+        except ValueError:
+            return None
+    return None
+
+
+def split_tag(rest: str) -> Tuple[str, str, Optional[int], str]:
+    """Split ``host prog[pid]: msg`` into (host, program, pid, message); program '' when there is no tag."""
+    m = TAG_RE.match(rest)
+    if m is None:
+        host, _, msg = rest.partition(" ")
+        return host, "", None, msg
+    pid = m.group(3)
+    return m.group(1), m.group(2), int(pid) if pid and len(pid) < 10 else None, m.group(4)
+
+
+def with_year(stamp: dt.datetime, delta: int) -> dt.datetime:
+    """Shift a datetime by ``delta`` years (29 Feb becomes 28 Feb in a non-leap year)."""
+    if not delta:
+        return stamp
+    try:
+        return stamp.replace(year=stamp.year + delta)
+    except ValueError:
+        return stamp.replace(year=stamp.year + delta, day=28)
+
+
+def naive(stamp: dt.datetime) -> dt.datetime:
+    """Return the wall-clock (naive) form of a possibly aware datetime, for ordering mixed stamps."""
+    return stamp.replace(tzinfo=None) if stamp.tzinfo is not None else stamp
+
+
+def year_delta(last: dt.datetime, reference: Optional[dt.datetime], hints: Iterable[dt.datetime]) -> int:
+    """Return the years to add to provisional stamps so that ``last`` (the newest line) gets its real year."""
+    for hint in hints:
+        hint = naive(hint)
+        for year in (hint.year, hint.year - 1, hint.year + 1):
+            if abs(with_year(last, year - last.year) - hint) <= dt.timedelta(days=2):
+                return year - last.year
+    ref = naive(reference) if reference is not None else dt.datetime.now()
+    year = ref.year
+    if with_year(last, year - last.year) > ref + dt.timedelta(days=1):
+        year -= 1
+    return year - last.year

@@ -1,0 +1,190 @@
+"""Stream syslog/messages/journal files into summaries: volumes, cron runs, clock, systemd, boots, coverage.
+
+Traditional stamps get their year from ``stamps.year_delta`` (rule documented in ``stamps``); RFC 3339 and
+journal (``short-iso-precise``) stamps are aware. Nothing big is kept: per-program counters plus the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from fleetaudit.facts import ClockEvent, CronRun, LogCoverage, ProgramVolume, ReadStats, SystemdMessage
+from fleetaudit.parse import syslog_events as ev
+from fleetaudit.parse.lines import StatsBuilder, iter_lines
+from fleetaudit.parse.stamps import LineDater, naive, split_tag, with_year, year_delta
+
+BACKWARDS_SLACK = dt.timedelta(seconds=60)
+MAX_EVENTS = 200_000
+SAMPLE_CHARS = 300
+BOOT_MERGE = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class SyslogResult:
+    """Everything one log source yields (datetimes already in their real year)."""
+
+    coverage: LogCoverage
+    stats: ReadStats
+    volumes: Tuple[ProgramVolume, ...] = ()
+    total_lines: int = 0
+    total_bytes: int = 0
+    cron_runs: Tuple[CronRun, ...] = ()
+    clock_events: Tuple[ClockEvent, ...] = ()
+    systemd_messages: Tuple[SystemdMessage, ...] = ()
+    boots: Tuple[dt.datetime, ...] = ()
+
+
+@dataclass
+class _Volume:
+    """Running per-program counters."""
+
+    lines: int = 0
+    bytes: int = 0
+    first: Optional[dt.datetime] = None
+    last: Optional[dt.datetime] = None
+    sample: str = ""
+
+
+@dataclass
+class _Scan:
+    """Mutable state of one pass over a log source's files, oldest first."""
+
+    source: str
+    silence: dt.timedelta
+    stats: StatsBuilder
+    dater: LineDater = field(default_factory=LineDater)
+    volumes: Dict[str, _Volume] = field(default_factory=dict)
+    total_bytes: int = 0
+    first: Optional[dt.datetime] = None
+    last: Optional[dt.datetime] = None
+    last_naive: Optional[dt.datetime] = None
+    last_traditional: Optional[dt.datetime] = None
+    backwards: List[Tuple[str, dt.datetime, dt.datetime]] = field(default_factory=list)
+    silences: List[Tuple[dt.datetime, dt.datetime]] = field(default_factory=list)
+    cron: List[CronRun] = field(default_factory=list)
+    clock: List[ClockEvent] = field(default_factory=list)
+    systemd: List[SystemdMessage] = field(default_factory=list)
+    boots: Dict[str, List[dt.datetime]] = field(default_factory=dict)
+    boot_marker: bool = False
+
+    def feed(self, path: str, rel: str) -> None:
+        """Read one file, line by line."""
+        for _lineno, line, size in iter_lines(path, rel, self.stats):
+            self.total_bytes += size
+            self.line(rel, line, size)
+
+    def line(self, rel: str, line: str, size: int) -> None:
+        """Account for one line."""
+        dated = self.dater.date(line)
+        if dated is None:
+            self._undated(line)
+            return
+        stamp, end = dated
+        _host, program, pid, message = split_tag(line[end:])
+        self._time(rel, stamp)
+        self._volume(program, stamp, size, message)
+        self._events(program, pid, message, stamp, line)
+
+    def _undated(self, line: str) -> None:
+        """Handle a line without a stamp: journal markers, blank lines, or damage."""
+        if line.startswith("-- "):
+            self.boot_marker = self.boot_marker or line.startswith(("-- Boot", "-- Reboot"))
+        elif line.strip():
+            self.stats.bad_lines += 1
+
+    def _time(self, rel: str, stamp: dt.datetime) -> None:
+        """Track coverage: first/last, time going backwards, silences."""
+        wall = naive(stamp)
+        if stamp.tzinfo is None:
+            self.last_traditional = stamp
+        if self.first is None:
+            self.first = stamp
+        prev = self.last_naive
+        if prev is not None and wall < prev - BACKWARDS_SLACK and len(self.backwards) < MAX_EVENTS:
+            self.backwards.append((rel, prev, wall))
+            self.clock.append(ClockEvent(stamp, (wall - prev).total_seconds(), "log-backwards",
+                                         f"{rel}: time went back from {prev.isoformat()} to {wall.isoformat()}"))
+        elif prev is not None and wall - prev > self.silence and len(self.silences) < MAX_EVENTS:
+            self.silences.append((prev, wall))
+        self.last_naive = wall
+        self.last = stamp
+        if self.boot_marker:
+            self.boot_marker = False
+            self.boots.setdefault("journal", []).append(stamp)
+
+    def _volume(self, program: str, stamp: dt.datetime, size: int, message: str) -> None:
+        """Count one line for its program."""
+        vol = self.volumes.get(program)
+        if vol is None:
+            vol = self.volumes[program] = _Volume(first=stamp, sample=message[:SAMPLE_CHARS])
+        vol.lines += 1
+        vol.bytes += size
+        vol.last = stamp
+
+    def _events(self, program: str, pid: Optional[int], message: str, stamp: dt.datetime, line: str) -> None:
+        """Extract cron runs, systemd unit lines, clock steps and boots."""
+        if program in ev.CRON_IDENTS:
+            found = ev.classify_cron(message)
+            if found is not None and found[1] and len(self.cron) < MAX_EVENTS:
+                self.cron.append(CronRun(stamp, found[0], found[1], pid, line))
+            return
+        if program == "systemd" and len(self.systemd) < MAX_EVENTS:
+            unit = ev.classify_systemd(message)
+            if unit is not None:
+                self.systemd.append(SystemdMessage(stamp, unit[0], unit[1], line))
+        if ev.is_clock_message(program, message) and len(self.clock) < MAX_EVENTS:
+            self.clock.append(ClockEvent(stamp, None, ev.clock_source(program), line))
+        kind = ev.boot_kind(program, pid, message)
+        if kind:
+            self.boots.setdefault(kind, []).append(stamp)
+
+
+def scan_syslog(files: Sequence[Tuple[str, str]], source: str = "syslog", reference: Optional[dt.datetime] = None,
+                year_hints: Sequence[dt.datetime] = (), silence_minutes: int = 120,
+                truncated: bool = False) -> SyslogResult:
+    """Summarise one log source; ``files`` are (path on disk, snapshot-relative name), oldest first."""
+    scan = _Scan(source, dt.timedelta(minutes=silence_minutes), StatsBuilder(source))
+    for path, rel in files:
+        scan.feed(path, rel)
+    delta = year_delta(scan.last_traditional, reference, year_hints) if scan.last_traditional else 0
+    return _freeze(scan, delta, truncated)
+
+
+def _fix(stamp: dt.datetime, delta: int) -> dt.datetime:
+    """Give a provisional (naive, traditional) stamp its real year; aware stamps are already right."""
+    return with_year(stamp, delta) if stamp.tzinfo is None else stamp
+
+
+def _fix_opt(stamp: Optional[dt.datetime], delta: int) -> Optional[dt.datetime]:
+    """``_fix`` for an optional stamp."""
+    return None if stamp is None else _fix(stamp, delta)
+
+
+def _freeze(scan: _Scan, delta: int, truncated: bool) -> SyslogResult:
+    """Build the frozen result, shifting provisional years by ``delta``."""
+    f = _fix
+    coverage = LogCoverage(
+        scan.source, _fix_opt(scan.first, delta), _fix_opt(scan.last, delta), tuple(scan.stats.files),
+        tuple((name, f(a, delta), f(b, delta)) for name, a, b in scan.backwards),
+        tuple((f(a, delta), f(b, delta)) for a, b in scan.silences), tuple(scan.stats.ended_mid_line), truncated)
+    volumes = tuple(sorted((ProgramVolume(name, v.lines, v.bytes, _fix_opt(v.first, delta), _fix_opt(v.last, delta),
+                                          v.sample) for name, v in scan.volumes.items()), key=lambda p: -p.lines))
+    return SyslogResult(
+        coverage, scan.stats.freeze(), volumes, sum(v.lines for v in volumes), scan.total_bytes,
+        tuple(CronRun(f(c.at, delta), c.user, c.command, c.pid, c.line) for c in scan.cron),
+        tuple(ClockEvent(f(c.at, delta), c.delta_seconds, c.source, c.line) for c in scan.clock),
+        tuple(SystemdMessage(f(s.at, delta), s.unit, s.action, s.line) for s in scan.systemd),
+        _boots(scan.boots, delta))
+
+
+def _boots(found: Dict[str, List[dt.datetime]], delta: int) -> Tuple[dt.datetime, ...]:
+    """Merge boot markers within 10 minutes; rsyslogd starts count only when no kernel line says so."""
+    kinds = [k for k in found if k != "rsyslogd" or "kernel" not in found]
+    stamps = sorted((_fix(s, delta) for k in kinds for s in found[k]), key=naive)
+    merged: List[dt.datetime] = []
+    for stamp in stamps:
+        if not merged or naive(stamp) - naive(merged[-1]) > BOOT_MERGE:
+            merged.append(stamp)
+    return tuple(merged)

@@ -1,0 +1,121 @@
+"""SoftEther VPN Server logs of a simulated Pi: ``server_log/vpn_YYYYMMDD.log`` and ``security_log/DEFAULT/sec_*.log``.
+
+Lines are ``YYYY-MM-DD HH:MM:SS.mmm text`` with CRLF endings (FORMATS.md section 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Dict, List, NamedTuple, Sequence
+
+from fleetaudit.simfleet.story import PERIOD_DAYS, PERIOD_START
+
+VERSION_LINE = "SoftEther VPN Server Version 4.34 Build 9745   (English)"
+
+
+class VpnLine(NamedTuple):
+    """One SoftEther log line before formatting."""
+
+    at: dt.datetime
+    text: str
+
+
+def render(line: VpnLine) -> str:
+    """Return the line as SoftEther writes it: local time with milliseconds, CRLF."""
+    return f"{line.at:%Y-%m-%d %H:%M:%S}.{line.at.microsecond // 1000:03d} {line.text}\r\n"
+
+
+def _seq(at: dt.datetime, texts: Sequence[str], step_ms: int = 7) -> List[VpnLine]:
+    """Return ``texts`` as lines a few milliseconds apart starting at ``at``."""
+    return [VpnLine(at + dt.timedelta(milliseconds=step_ms * i), text) for i, text in enumerate(texts)]
+
+
+def start_lines(at: dt.datetime) -> List[VpnLine]:
+    """Return the start-up sequence (Server.c order: line, version, encoding, started, config, hub, listeners)."""
+    texts = ["------------------------------------------------------", VERSION_LINE,
+             "Log Messages are written with UTF-8 Encoding Format.", "The SoftEther VPN Server has been started.",
+             "Loading the configuration file.", "The configuration file has been loaded.",
+             'Virtual Hub "DEFAULT" has been started.']
+    for port in (443, 992, 1194, 5555):
+        texts += [f"TCP Listener (port {port}) is starting.",
+                  f"TCP Listener (port {port}) has started. Now listening for connection from client."]
+    return _seq(at, texts)
+
+
+def shutdown_lines(at: dt.datetime) -> List[VpnLine]:
+    """Return a clean `vpnserver stop`: shutdown begins, listeners and hub stop, engine shut down."""
+    texts = ["The Server Engine shutdown processing has started.", "All TCP listeners will be stopped.",
+             'Virtual Hub "DEFAULT" has been stopped.',
+             "The SoftEther VPN Server Engine has been successfully shutdown."]
+    return _seq(at, texts, step_ms=120)
+
+
+def session_lines(at: dt.datetime, cid: int, user: str, ip: str, port: int, minutes: int) -> List[VpnLine]:
+    """Return one VPN client's connect, login, session and disconnect lines."""
+    sid = f"SID-{user.upper()}-{cid % 97 + 1}"
+    ms = dt.timedelta(milliseconds=1)
+    return [
+        VpnLine(at, f"On the TCP Listener (Port 443), a Client (IP address {ip}, Host name \"{ip}\", "
+                    f"Port number {port}) has connected."),
+        VpnLine(at + ms, f"For the client (IP address: {ip}, host name: \"{ip}\", port number: {port}), "
+                         f"connection \"CID-{cid}\" has been created."),
+        VpnLine(at + 30 * ms, f"SSL communication for connection \"CID-{cid}\" has been started. "
+                              "The encryption algorithm name is \"AES128-SHA\"."),
+        VpnLine(at + 80 * ms, f'[HUB "DEFAULT"] Connection "CID-{cid}": Successfully authenticated as user "{user}".'),
+        VpnLine(at + 90 * ms, f'[HUB "DEFAULT"] Connection "CID-{cid}": The new session "{sid}" has been created. '
+                              f'(IP address: {ip}, Port number: {port}, Physical underlying protocol: '
+                              '"Standard TCP/IP (IPv4)")'),
+        VpnLine(at + dt.timedelta(minutes=minutes), f'[HUB "DEFAULT"] Session "{sid}": The session has been '
+                f"terminated. The statistical information is as follows: Total outgoing data size: "
+                f"{minutes * 91234} bytes, Total incoming data size: {minutes * 20480} bytes."),
+    ]
+
+
+def failed_auth_lines(at: dt.datetime, cid: int, user: str, ip: str) -> List[VpnLine]:
+    """Return a failed user login (server log copy with the hub prefix, then the disconnect)."""
+    return [
+        VpnLine(at, f'[HUB "DEFAULT"] Connection "CID-{cid}": User authentication failed. '
+                    f'The user name that has been provided was "{user}", from {ip}.'),
+        VpnLine(at + dt.timedelta(milliseconds=2),
+                f'Connection "CID-{cid}" terminated by the cause "User authentication failed." (code 9).'),
+    ]
+
+
+def server_lines(seed: int, unclean_starts: Sequence[dt.datetime], clean_restarts: Sequence[dt.datetime],
+                 end: dt.datetime) -> List[VpnLine]:
+    """Return the server log for the period: daily sessions, failed logins, starts and restarts."""
+    rng = random.Random(seed)
+    out: List[VpnLine] = []
+    cid = 10
+    for day in range(PERIOD_DAYS):
+        base = PERIOD_START + dt.timedelta(days=day)
+        for _ in range(rng.randint(2, 4)):
+            cid += rng.randint(1, 5)
+            at = base + dt.timedelta(seconds=rng.randint(7 * 3600, 22 * 3600), milliseconds=rng.randint(0, 999))
+            out += session_lines(at, cid, rng.choice(("alice", "bob")), f"192.168.1.{rng.randint(20, 60)}",
+                                 rng.randint(40000, 60000), rng.randint(5, 90))
+        if rng.random() < 0.5:
+            cid += 1
+            at = base + dt.timedelta(seconds=rng.randint(0, 86399))
+            out += failed_auth_lines(at, cid, rng.choice(("admin", "test", "vpn")), f"203.0.113.{rng.randint(2, 250)}")
+    for at in unclean_starts:
+        out += start_lines(at)
+    for at in clean_restarts:
+        out += shutdown_lines(at) + start_lines(at + dt.timedelta(seconds=4))
+    return sorted((line for line in out if line.at < end), key=lambda line: line.at)
+
+
+def security_lines(server: Sequence[VpnLine]) -> List[VpnLine]:
+    """Return the DEFAULT hub's security log: the authentication lines, without the server-log hub prefix."""
+    prefix = '[HUB "DEFAULT"] '
+    return [VpnLine(line.at, line.text[len(prefix):]) for line in server
+            if line.text.startswith(prefix) and "authentic" in line.text]
+
+
+def by_day(lines: Sequence[VpnLine], prefix: str) -> Dict[str, str]:
+    """Return file name -> content, one file per day (``prefix_YYYYMMDD.log``)."""
+    files: Dict[str, List[str]] = {}
+    for line in lines:
+        files.setdefault(f"{prefix}_{line.at:%Y%m%d}.log", []).append(render(line))
+    return {name: "".join(parts) for name, parts in files.items()}

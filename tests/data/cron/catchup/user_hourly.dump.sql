@@ -1,0 +1,5 @@
+PRAGMA foreign_keys=OFF;
+BEGIN TRANSACTION;
+CREATE TABLE temperatures(timestamp TEXT, temperature REAL);
+INSERT INTO temperatures VALUES('2020-09-01 04:00',47.200000000000002843);
+COMMIT;

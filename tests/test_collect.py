@@ -1,0 +1,227 @@
+"""Collect engine tests: local directory hosts, a private sshd, and (when it runs) the simulated fleet."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from fleetaudit.collect.engine import CollectOptions, collect
+from fleetaudit.collect.script import build_script
+from fleetaudit.collect.sources import sources_for
+from fleetaudit.model import Host, HostSnapshot, Inventory, LoggerSpec
+from fleetaudit.snapshot import SnapshotError, list_runs, read_run
+
+SYSLOG_CAP = 64 * 1024
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tree_hashes(root: Path) -> Dict[str, str]:
+    """Return sha256 of every regular file below ``root``."""
+    return {str(p.relative_to(root)): _sha(p) for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def make_tree(root: Path) -> Path:
+    """Build a small Pi root file system: logs (one over its cap), dpkg, crontabs, SoftEther, the logger DB."""
+    files = {
+        "etc/hostname": "pi-sd\n", "etc/os-release": 'PRETTY_NAME="Raspbian GNU/Linux 10 (buster)"\n',
+        "var/log/syslog.1": "Sep  1 03:59:00 pi CRON[1]: (pi) CMD (logtemp)\n",
+        "var/log/auth.log": "Sep  1 04:00:00 pi sshd[9]: Accepted publickey for pi\n",
+        "var/lib/dpkg/status": "Package: lirc\nStatus: install ok installed\n\n",
+        "etc/crontab": "17 * * * * root cd / && run-parts --report /etc/cron.hourly\n",
+        "etc/cron.d/logtemp": "0,5,10,15,20,25,30,35,40,45,50,55 0-23 * * * pi /usr/local/bin/logtemp.sh\n",
+        "usr/local/vpnserver/server_log/vpn_20200901.log": "2020-09-01 05:04:10.000 SoftEther VPN Server started.\n",
+        "usr/local/vpnserver/security_log/DEFAULT/sec_20200901.log": "2020-09-01 05:04:11.000 hub up\n",
+        "lib/systemd/system/apt-daily.timer": "[Timer]\nOnCalendar=*-*-* 6,18:00\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    lines = "".join(f"Sep  1 04:{i % 60:02d}:00 pi lircd[42]: repeat {i}\n" for i in range(4000))
+    (root / "var/log/syslog").write_text(lines)
+    (root / "var/log/syslog.2.gz").write_bytes(gzip.compress(b"Aug 31 00:00:00 pi kernel: boot\n"))
+    (root / "var/logger").mkdir(parents=True)
+    con = sqlite3.connect(root / "var/logger/logging.db")
+    con.execute("CREATE TABLE temperatures (timestamp TEXT, temperature REAL)")
+    con.executemany("INSERT INTO temperatures VALUES (?, ?)", [(f"2020-09-01 05:{m:02d}", 60.0) for m in range(60)])
+    con.commit()
+    con.close()
+    return root
+
+
+def local_host(root: Path, name: str = "sdcard", **kw: object) -> Host:
+    return Host(name=name, path=str(root), log_cap_bytes=SYSLOG_CAP, **kw)  # type: ignore[arg-type]
+
+
+def run_local(tmp_path: Path, hosts: List[Host], **kw: object) -> List[HostSnapshot]:
+    inventory = Inventory(str(tmp_path / "inventory.yaml"), tuple(hosts), {})
+    run = collect(inventory, hosts, str(tmp_path / "reports"), CollectOptions(**kw))  # type: ignore[arg-type]
+    return list(read_run(run.directory).hosts)
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    return make_tree(tmp_path / "root")
+
+
+def test_every_file_arrives_intact_from_a_directory_host(tmp_path: Path, tree: Path) -> None:
+    (snap,) = run_local(tmp_path, [local_host(tree)])
+    assert snap.status == "ok", snap.reason
+    for source in snap.sources:
+        for rel in source.files:
+            if rel.startswith("files/") and not source.truncated:
+                assert _sha(Path(snap.directory) / rel) == _sha(tree / rel[len("files/"):]), rel
+    crontabs = snap.source("crontabs")
+    assert crontabs is not None and set(crontabs.files) == {"files/etc/crontab", "files/etc/cron.d/logtemp"}
+    softether = snap.source("softether")
+    assert softether is not None and len(softether.files) == 2
+
+
+def test_over_cap_log_is_pulled_newest_first(tmp_path: Path, tree: Path) -> None:
+    (snap,) = run_local(tmp_path, [local_host(tree)])
+    syslog = snap.source("syslog")
+    assert syslog is not None and syslog.status == "truncated" and syslog.truncated
+    stored = (Path(snap.directory) / "files/var/log/syslog").read_bytes()
+    assert stored == (tree / "var/log/syslog").read_bytes()[-SYSLOG_CAP:]
+    assert (Path(snap.directory) / "files/var/log/syslog.2.gz").read_bytes() == (tree / "var/log/syslog.2.gz").read_bytes()
+
+
+def test_commands_a_directory_cannot_answer_are_missing(tmp_path: Path, tree: Path) -> None:
+    (snap,) = run_local(tmp_path, [local_host(tree)])
+    for name in ("df", "processes", "kernel", "systemctl_units"):
+        result = snap.source(name)
+        assert result is not None and result.status == "missing"
+        assert result.reason == "not available for a local (directory) host"
+    hostname = snap.source("hostname")
+    assert hostname is not None and hostname.status == "ok"
+    assert (Path(snap.directory) / "cmd/hostname.txt").read_text() == "pi-sd\n"
+
+
+def test_the_audit_writes_nothing_in_the_tree(tmp_path: Path, tree: Path) -> None:
+    before = tree_hashes(tree)
+    names = sorted(str(p) for p in tree.rglob("*"))
+    run_local(tmp_path, [local_host(tree)])
+    assert tree_hashes(tree) == before and sorted(str(p) for p in tree.rglob("*")) == names
+
+
+def test_logger_db_copy_is_a_valid_database(tmp_path: Path, tree: Path) -> None:
+    (snap,) = run_local(tmp_path, [local_host(tree)])
+    db = snap.source("logger_db")
+    assert db is not None and db.status == "ok" and db.files == ("logger/logger.db",)
+    con = sqlite3.connect(Path(snap.directory) / "logger/logger.db")
+    assert con.execute("SELECT count(*) FROM temperatures").fetchone() == (60,)
+
+
+@pytest.mark.parametrize("content", [b"this is not a database at all\n" * 10,
+                                     b"SQLite format 3\x00" + b"\xff" * 5000])
+def test_bad_logger_db_is_a_source_error(tmp_path: Path, tree: Path, content: bytes) -> None:
+    (tree / "var/logger/logging.db").write_bytes(content)
+    (snap,) = run_local(tmp_path, [local_host(tree)])
+    db = snap.source("logger_db")
+    assert db is not None and db.status == "error" and db.reason
+    assert snap.status == "partial"
+
+
+WRITER = """
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+con.execute("PRAGMA journal_mode=" + sys.argv[2])
+n = 0
+while True:
+    con.execute("BEGIN IMMEDIATE")
+    for _ in range(50):
+        con.execute("INSERT INTO temperatures VALUES ('2020-09-14 04:39', ?)", (n,))
+        n += 1
+    con.execute("COMMIT")
+    print(n, flush=True)
+"""
+
+
+@pytest.fixture(params=["delete", "wal"])
+def busy_db(request: pytest.FixtureRequest, tree: Path) -> Iterator[Path]:
+    """The tree's logger DB with a process inserting rows into it continuously."""
+    db = tree / "var/logger/logging.db"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(db), request.param], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline()
+    yield db
+    proc.kill()
+    proc.wait()
+
+
+def test_db_copy_is_consistent_while_a_writer_inserts(tmp_path: Path, tree: Path, busy_db: Path) -> None:
+    counts = []
+    for round_ in range(3):
+        (snap,) = run_local(tmp_path / str(round_), [local_host(tree)])
+        db = snap.source("logger_db")
+        assert db is not None and db.status == "ok", db
+        con = sqlite3.connect(Path(snap.directory) / "logger/logger.db")
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        counts.append(con.execute("SELECT count(*) FROM temperatures").fetchone()[0])
+        con.close()
+    assert all(c >= 60 and (c - 60) % 50 == 0 for c in counts)
+
+
+def test_many_directory_hosts_with_one_broken(tmp_path: Path) -> None:
+    hosts = [local_host(make_tree(tmp_path / f"t{i}"), name=f"pi{i:02d}") for i in range(20)]
+    hosts.append(Host(name="gone", path=str(tmp_path / "nowhere")))
+    snaps = run_local(tmp_path, hosts, jobs=8)
+    statuses = {s.host: s.status for s in snaps}
+    assert statuses.pop("gone") == "unreachable"
+    assert set(statuses.values()) == {"ok"} and len(statuses) == 20
+
+
+def test_script_uses_sudo_n_only_for_root_only_sources() -> None:
+    host = Host(name="pi", address="10.0.0.1", sudo=True, logger=LoggerSpec(db_path="/var/logger/it's.db"))
+    script = build_script(host, sources_for(host))
+    assert "sudo -n true" in script and "sudo -n sh -c" in script and "sudo -S" not in script
+    for line in script.splitlines():
+        if line.startswith("if [ -n \"$FA_SUDO\" ]; then sudo -n"):
+            assert any(f"fa_files {name} " in line for name in ("auth", "crontabs", "softether"))
+    assert "'/var/logger/it'\"'\"'s.db'" in script
+    plain = build_script(Host(name="pi"), sources_for(Host(name="pi")))
+    assert "sudo -n true" not in plain and 'then sudo -n sh' not in plain
+
+
+CRASH = """
+import sys
+from fleetaudit.collect.engine import CollectOptions, collect
+from fleetaudit.model import Host, Inventory
+hosts = [Host(name="a", path=sys.argv[1]), Host(name="b", path=sys.argv[2])]
+collect(Inventory("inv.yaml", tuple(hosts), {}), hosts, sys.argv[3], CollectOptions(jobs=2))
+"""
+
+
+def test_a_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path, tree: Path) -> None:
+    slow = tmp_path / "slow"
+    (slow / "var/log").mkdir(parents=True)
+    os.mkfifo(slow / "var/lib_dpkg_fifo")
+    (slow / "var/lib").mkdir()
+    os.symlink("../lib_dpkg_fifo", slow / "var/lib/dpkg")
+    (slow / "var/log/syslog").write_bytes(b"x" * 1000)
+    reports = tmp_path / "reports"
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-c", CRASH, str(tree), str(slow), str(reports)], env=env)
+    for _ in range(200):
+        if reports.exists() and any(reports.iterdir()):
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    entries = list(reports.iterdir())
+    assert entries and all(e.name.startswith(".") and e.name.endswith(".partial") for e in entries)
+    assert list_runs(str(reports)) == [] and not list(reports.rglob("manifest.json"))
+    with pytest.raises(SnapshotError):
+        read_run(str(entries[0]))
