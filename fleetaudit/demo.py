@@ -17,9 +17,9 @@ def _local_inventory(workdir: Path) -> Path:
     hosts: Dict[str, Any] = {}
     groups: Dict[str, list[str]] = {}
     for spec in default_fleet():
-        if not spec.has_tree:
-            continue
-        tree = workdir / "trees" / spec.name
+        if spec.kind not in ("incident", "healthy"):
+            continue                      # the fault hosts are about SSH: they have no meaning here
+        tree = (workdir / "trees" / spec.name).resolve()
         if tree.exists():
             shutil.rmtree(tree)
         build_tree(spec, tree)

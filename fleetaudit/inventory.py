@@ -116,11 +116,22 @@ def _compose(path: str, ctx: Ctx) -> Optional[Node]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         ctx.error(mark.line + 1 if mark else 1, "", f"invalid YAML: {exc.problem or exc.context}")
+    except yaml.reader.ReaderError as exc:
+        ctx.error(_line_at(path, exc.position), "", f"invalid YAML: {exc.reason} (byte {exc.position})")
     except yaml.YAMLError as exc:
         ctx.error(1, "", f"invalid YAML: {exc}")
     except RecursionError:
         ctx.error(1, "", "invalid YAML: nested too deeply")
     return None
+
+
+def _line_at(path: str, position: int) -> int:
+    """Return the 1-based line of a byte position in the file (1 when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(max(position, 0)).count(b"\n") + 1
+    except OSError:
+        return 1
 
 
 def _raise_errors(ctx: Ctx) -> None:

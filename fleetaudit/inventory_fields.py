@@ -22,6 +22,8 @@ from fleetaudit.sshconfig import USER_RE, valid_address, valid_hop, valid_name
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Characters that would split one error into several lines, repaint the terminal or reorder the text.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
 
@@ -39,9 +41,10 @@ class InventoryError(Exception):
         super().__init__(file, line, key, message)
 
     def one_line(self) -> str:
-        """Return this error alone as ``file:line: where: message``."""
+        """Return this error alone as ``file:line: where: message`` (control characters shown escaped)."""
         location = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{location}: {self.where}: {self.message}" if self.where else f"{location}: {self.message}"
+        text = f"{location}: {self.where}: {self.message}" if self.where else f"{location}: {self.message}"
+        return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
     def __str__(self) -> str:
         return "\n".join(error.one_line() for error in self.errors)

@@ -6,20 +6,25 @@ import gzip
 import hashlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Callable, Dict, Iterator, List
 
 import pytest
+from test_transport import SSHD, PrivateSshd, start_sshd
 
 from fleetaudit.collect.engine import CollectOptions, collect
 from fleetaudit.collect.script import build_script
 from fleetaudit.collect.sources import sources_for
 from fleetaudit.model import Host, HostSnapshot, Inventory, LoggerSpec
+from fleetaudit.simfleet import SimFleet
 from fleetaudit.snapshot import SnapshotError, list_runs, read_run
+from fleetaudit.transport.base import ConnectOptions
 
 SYSLOG_CAP = 64 * 1024
 
@@ -95,7 +100,8 @@ def test_over_cap_log_is_pulled_newest_first(tmp_path: Path, tree: Path) -> None
     assert syslog is not None and syslog.status == "truncated" and syslog.truncated
     stored = (Path(snap.directory) / "files/var/log/syslog").read_bytes()
     assert stored == (tree / "var/log/syslog").read_bytes()[-SYSLOG_CAP:]
-    assert (Path(snap.directory) / "files/var/log/syslog.2.gz").read_bytes() == (tree / "var/log/syslog.2.gz").read_bytes()
+    rotated = Path(snap.directory) / "files/var/log/syslog.2.gz"
+    assert rotated.read_bytes() == (tree / "var/log/syslog.2.gz").read_bytes()
 
 
 def test_commands_a_directory_cannot_answer_are_missing(tmp_path: Path, tree: Path) -> None:
@@ -198,30 +204,157 @@ CRASH = """
 import sys
 from fleetaudit.collect.engine import CollectOptions, collect
 from fleetaudit.model import Host, Inventory
-hosts = [Host(name="a", path=sys.argv[1]), Host(name="b", path=sys.argv[2])]
-collect(Inventory("inv.yaml", tuple(hosts), {}), hosts, sys.argv[3], CollectOptions(jobs=2))
+from fleetaudit.transport.base import ConnectOptions
+hosts = [Host(name="a", path=sys.argv[1]), Host(name="stuck", address="127.0.0.1", port=int(sys.argv[2]))]
+options = CollectOptions(jobs=2, connect=ConnectOptions(banner_timeout=120, user_known_hosts=None,
+                         use_ssh_config=False, allow_agent=False, look_for_keys=False))
+collect(Inventory("inv.yaml", tuple(hosts), {}), hosts, sys.argv[3], options)
 """
 
 
 def test_a_killed_run_leaves_nothing_that_looks_complete(tmp_path: Path, tree: Path) -> None:
-    slow = tmp_path / "slow"
-    (slow / "var/log").mkdir(parents=True)
-    os.mkfifo(slow / "var/lib_dpkg_fifo")
-    (slow / "var/lib").mkdir()
-    os.symlink("../lib_dpkg_fifo", slow / "var/lib/dpkg")
-    (slow / "var/log/syslog").write_bytes(b"x" * 1000)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)                      # the kernel accepts; nobody ever speaks: the run hangs on this host
     reports = tmp_path / "reports"
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    proc = subprocess.Popen([sys.executable, "-c", CRASH, str(tree), str(slow), str(reports)], env=env)
-    for _ in range(200):
-        if reports.exists() and any(reports.iterdir()):
-            break
-        time.sleep(0.05)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    argv = [sys.executable, "-c", CRASH, str(tree), str(silent.getsockname()[1]), str(reports)]
+    proc = subprocess.Popen(argv, env=env)
+    try:
+        for _ in range(400):
+            if (reports.exists() and any(reports.iterdir())
+                    and list(reports.glob(".*.partial/a/logger/logger.db"))):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        silent.close()
     entries = list(reports.iterdir())
     assert entries and all(e.name.startswith(".") and e.name.endswith(".partial") for e in entries)
     assert list_runs(str(reports)) == [] and not list(reports.rglob("manifest.json"))
     with pytest.raises(SnapshotError):
         read_run(str(entries[0]))
+
+
+# --- over SSH: a private sshd serving this machine (root login, own host key) -------------------------------
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateSshd]:
+    """A private sshd for this module."""
+    if not (os.path.exists(SSHD) and os.geteuid() == 0):
+        pytest.skip("needs root and sshd")
+    server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    proc.terminate()
+    proc.wait(10)
+
+
+def _ssh_run(tmp_path: Path, sshd: PrivateSshd, hosts: List[Host], **kw: object) -> Dict[str, HostSnapshot]:
+    inventory = Inventory(str(tmp_path / "inventory.yaml"), tuple(hosts), {})
+    options = CollectOptions(connect=sshd.options(), **kw)  # type: ignore[arg-type]
+    run = collect(inventory, hosts, str(tmp_path / "reports"), options)
+    return {h.host: h for h in read_run(run.directory).hosts}
+
+
+@pytest.mark.fleet
+def test_ssh_sources_arrive_intact(tmp_path: Path, sshd: PrivateSshd, tree: Path) -> None:
+    host = sshd.host("box", logger=LoggerSpec(db_path=str(tree / "var/logger/logging.db")))
+    snap = _ssh_run(tmp_path, sshd, [host])["box"]
+    assert snap.status in ("ok", "partial"), snap.reason
+    for rel in ("etc/os-release", "var/lib/dpkg/status", "etc/crontab"):
+        if Path("/" + rel).exists():
+            assert _sha(Path(snap.directory) / "files" / rel) == _sha(Path("/" + rel)), rel
+    db = snap.source("logger_db")
+    assert db is not None and db.status == "ok" and db.bytes_moved >= db.bytes > 0
+    assert (Path(snap.directory) / "cmd/hostname.txt").read_text().strip() == os.uname().nodename
+
+
+@pytest.mark.fleet
+def test_ssh_db_copy_consistent_while_a_writer_inserts(tmp_path: Path, sshd: PrivateSshd, busy_db: Path) -> None:
+    host = sshd.host("box", logger=LoggerSpec(db_path=str(busy_db)))
+    snap = _ssh_run(tmp_path, sshd, [host])["box"]
+    con = sqlite3.connect(Path(snap.directory) / "logger/logger.db")
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert con.execute("SELECT count(*) FROM temperatures").fetchone()[0] >= 60
+
+
+@pytest.mark.fleet
+def test_failures_are_statuses_and_the_others_finish(tmp_path: Path, sshd: PrivateSshd) -> None:
+    silent = socket.socket()
+    silent.bind((sshd.address, 0))
+    silent.listen(4)
+    free = socket.socket()
+    free.bind((sshd.address, 0))
+    refused_port = free.getsockname()[1]
+    free.close()
+    hosts = [sshd.host("good"), sshd.host("refused", port=refused_port),
+             sshd.host("tarpit", port=silent.getsockname()[1]), sshd.host("stranger", known_hosts=None)]
+    try:
+        snaps = _ssh_run(tmp_path, sshd, hosts, host_deadline=3.0, jobs=4)
+    finally:
+        silent.close()
+    assert {name: s.status for name, s in snaps.items()} == {
+        "good": "ok", "refused": "unreachable", "tarpit": "timeout", "stranger": "hostkey_unknown"}
+    assert all(s.reason for name, s in snaps.items() if name != "good")
+
+
+# --- the simulated fleet (fleetaudit.simfleet, fixture sim_fleet in conftest.py) ---------------------------
+
+def _fleet_options(fleet: object, tmp_path: Path, **kw: object) -> CollectOptions:
+    connect = ConnectOptions(user_known_hosts=None, allow_agent=False, look_for_keys=False, use_ssh_config=False,
+                             trust_file=str(tmp_path / "trust" / "known_hosts"))
+    return CollectOptions(connect=connect, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.fleet
+def test_sim_fleet_statuses_and_intact_sources(tmp_path: Path, sim_fleet: SimFleet) -> None:
+    from fleetaudit.inventory import load_inventory
+
+    inventory = load_inventory(str(sim_fleet.inventory_path))
+    trees = {name: h.tree for name, h in sim_fleet.hosts.items() if h.spec.has_tree}
+    before = {name: tree_hashes(t) for name, t in trees.items()}
+    run = collect(inventory, inventory.hosts, str(tmp_path / "reports"), _fleet_options(sim_fleet, tmp_path,
+                                                                                       host_deadline=20.0))
+    snaps = {h.host: h for h in read_run(run.directory).hosts}
+    expected = {"deadhost": "unreachable", "badkey": "auth_failed", "changedkey": "hostkey_changed",
+                "tarpit": "timeout"}
+    for name, status in expected.items():
+        assert snaps[name].status == status, snaps[name].reason
+    for name in ("rasp3bprs1", "rasp3bprs2"):
+        snap = snaps[name]
+        assert snap.status in ("ok", "partial"), snap.reason
+        for source in snap.sources:
+            for rel in source.files:
+                local = trees[name] / rel[len("files/"):]
+                if rel.startswith("files/") and not source.truncated and local.is_file():
+                    assert _sha(Path(snap.directory) / rel) == _sha(local), rel
+    assert {name: tree_hashes(t) for name, t in trees.items()} == before
+
+
+@pytest.mark.fleet
+def test_sim_fleet_unknown_host_needs_trust(tmp_path: Path, sim_fleet: SimFleet) -> None:
+    from fleetaudit.inventory import load_inventory
+
+    inventory = load_inventory(str(sim_fleet.inventory_path))
+    twin = [h for h in inventory.hosts if h.name == "rasp3bprs2"]
+    bare = Inventory(inventory.path, tuple(replace(h, known_hosts=None) for h in twin), {})
+    run = collect(bare, bare.hosts, str(tmp_path / "r1"), _fleet_options(sim_fleet, tmp_path))
+    assert run.hosts[0].status == "hostkey_unknown" and "--trust-new-hosts" in run.hosts[0].reason
+    options = _fleet_options(sim_fleet, tmp_path)
+    trusting = replace(options, connect=replace(options.connect, trust_new_hosts=True))
+    run = collect(bare, bare.hosts, str(tmp_path / "r2"), trusting)
+    assert run.hosts[0].status in ("ok", "partial")
+    assert (tmp_path / "trust" / "known_hosts").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.fleet
+def test_sim_fleet_of_20_hosts_with_8_jobs(tmp_path: Path, make_fleet: Callable[..., SimFleet]) -> None:
+    from fleetaudit.inventory import load_inventory
+    from fleetaudit.simfleet.spec import fleet_with_n_hosts
+
+    fleet = make_fleet(fleet_with_n_hosts(20))
+    inventory = load_inventory(str(fleet.inventory_path))
+    run = collect(inventory, inventory.hosts, str(tmp_path / "reports"), _fleet_options(fleet, tmp_path, jobs=8))
+    assert len(run.hosts) == 20
+    assert all(h.status == "ok" for h in run.hosts), [(h.host, h.reason) for h in run.hosts if h.status != "ok"]

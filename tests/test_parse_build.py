@@ -84,3 +84,20 @@ def test_build_facts_empty_and_garbage_dir(tmp_path: Path) -> None:
     facts = build_facts(HostSnapshot("y", "ok", "", str(tmp_path)), None)
     assert facts.logger is not None and facts.logger.error
     assert sum(s.nul_lines for s in facts.read_stats) >= 1
+
+
+def test_journal_only_host_and_messages_fallback(tmp_path: Path) -> None:
+    journal = ("-- Journal begins at Tue 2020-09-01 03:00:00 UTC. --\n"
+               "2020-09-01T03:35:01.100000+0000 raspberrypi CRON[339]: (pi) CMD (/usr/local/bin/logtemp.sh)\n")
+    _put(tmp_path / "a", "cmd/journal.txt", journal.encode())
+    source = SourceResult("journal", "truncated", ("cmd/journal.txt",), truncated=True)
+    facts = build_facts(HostSnapshot("a", "ok", "", str(tmp_path / "a"), (source,)), None)
+    assert facts.coverage[0].source == "journal" and facts.coverage[0].truncated
+    assert facts.cron_runs[0].at == dt.datetime(2020, 9, 1, 3, 35, 1, 100000, dt.timezone.utc)
+    _put(tmp_path / "b", "files/var/log/messages", b"Sep  1 03:35:01 pi lircd-0.10.1[480]: Warning: x\n")
+    _put(tmp_path / "b", "files/var/log/messages.1", b"Sep  1 03:30:01 pi lircd-0.10.1[480]: Notice: y\n")
+    _put(tmp_path / "b", "cmd/clock.txt", b"2020-09-02T00:00:00+0000\n")
+    facts = build_facts(HostSnapshot("b", "ok", "", str(tmp_path / "b")), None)
+    assert facts.coverage[0].files == ("files/var/log/messages.1", "files/var/log/messages")
+    assert facts.volumes[0].program == "lircd-0.10.1" and facts.volumes[0].lines == 2
+    assert facts.coverage[0].first == dt.datetime(2020, 9, 1, 3, 30, 1)

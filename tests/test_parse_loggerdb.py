@@ -58,3 +58,16 @@ def test_real_catchup_db() -> None:
     auto = read_logger(str(CATCHUP / "star_step.db"))
     assert auto.table == "temperatures" and auto.timestamp_column == "timestamp"
     assert "2020-09-01 05:04" not in [r.raw_stamp for r in auto.rows]
+
+
+DRIFT = Path(__file__).parent / "data" / "cron" / "drift_pileup"
+
+
+@pytest.mark.skipif(not (DRIFT / "logging.db").exists(), reason="real capture not present")
+def test_real_pileup_db_autodetected() -> None:
+    data = read_logger(str(DRIFT / "logging.db"))
+    assert data.error is None and (data.table, data.timestamp_column) == ("temperatures", "timestamp")
+    assert data.interval_minutes == 5
+    stamps = [r.raw_stamp for r in data.rows]
+    assert stamps.count("2020-09-14 04:32") == 6 and "2020-09-14 03:11" in stamps
+    assert [r.rowid for r in data.rows] == sorted(r.rowid for r in data.rows)

@@ -62,6 +62,8 @@ def test_rfc3339_is_aware() -> None:
     ("pam_unix(cron:session): session closed for user pi", ("", "")),
     ("(CRON) info (No MTA installed, discarding output)", ("", "")),
     ("(CRON) INFO (Running @reboot jobs)", ("", "")),
+    ("(pi) CMD ([323] /usr/local/bin/logtemp.sh logging lock)", ("pi", "/usr/local/bin/logtemp.sh logging lock")),
+    ("(pi) END ([323] /usr/local/bin/logtemp.sh logging lock)", ("", "")),
     ("something else", None),
 ])
 def test_cron_messages(message: str, expected: Optional[Tuple[str, str]]) -> None:
@@ -193,3 +195,23 @@ def test_real_cron_catchup_capture(name: str) -> None:
     assert result.cron_runs[0].at.year == 2020
     assert len(result.boots) == 1  # rsyslogd start, no kernel lines in the capture
     assert (result.cron_runs[0].at.tzinfo is None) == (name == "syslog")
+
+
+DRIFT = DATA / "cron" / "drift_pileup"
+
+
+@pytest.mark.skipif(not (DRIFT / "syslog").exists(), reason="real capture not present")
+@pytest.mark.parametrize("name", ["syslog", "syslog.rfc3339"])
+def test_real_drift_pileup_capture(name: str) -> None:
+    """cron -L 15 (CMD/END with [jobpid]); SIGSTOPs made runs late, then jobs blocked on a lock 04:05-04:32."""
+    result = scan_syslog([(str(DRIFT / name), name)], reference=REF, year_hints=[dt.datetime(2020, 9, 14, 4, 50)])
+    assert result.stats.bad_lines == 0
+    logger = [r for r in result.cron_runs if r.command == "/usr/local/bin/logtemp.sh logging lock"]
+    hourly = [r for r in result.cron_runs if r.user == "root"]
+    assert len(logger) == 22 and len(hourly) == 2 and len(result.cron_runs) == 24
+    assert hourly[0].command == "cd / && run-parts --report /etc/cron.hourly"
+    late = [r.at for r in logger if r.at.minute % 5 != 0]
+    assert late and all(r.hour == 3 for r in late)   # the drift stretch, all before 04:00
+    during_lock = [r.at for r in logger if (4, 5) <= (r.at.hour, r.at.minute) <= (4, 30)]
+    assert [(t.hour, t.minute) for t in during_lock] == [(4, 5), (4, 10), (4, 15), (4, 20), (4, 25), (4, 30)]
+    assert logger[0].at.date() == dt.date(2020, 9, 14)

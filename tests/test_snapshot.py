@@ -16,7 +16,14 @@ from fleetaudit.collect.hostrun import HostCollector
 from fleetaudit.collect.sources import SourceSpec
 from fleetaudit.model import HostSnapshot, SourceResult
 from fleetaudit.snapshot import (
-    MANIFEST, RunWriter, SnapshotError, list_runs, new_run_id, read_run, safe_name, safe_relpath,
+    MANIFEST,
+    RunWriter,
+    SnapshotError,
+    list_runs,
+    new_run_id,
+    read_run,
+    safe_name,
+    safe_relpath,
 )
 
 

@@ -64,7 +64,7 @@ def _keygen(path: Path) -> str:
     return path.with_suffix(".pub").read_text().strip()
 
 
-def start_sshd(workdir: Path, address: str = ADDRESS) -> "tuple[PrivateSshd, subprocess.Popen[bytes]]":
+def start_sshd(workdir: Path, address: str = ADDRESS) -> tuple[PrivateSshd, subprocess.Popen[bytes]]:
     """Start a private sshd (own host key, own authorized keys, no PAM) and wait for it to listen."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     port = _free_port(address)

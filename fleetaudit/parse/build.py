@@ -91,15 +91,19 @@ def _syslog(snap: HostSnapshot, ref: Optional[dt.datetime], hints: Sequence[dt.d
     """Scan syslog (else messages, else the journal command output)."""
     refs = source_files(snap, "syslog", "/var/log", ("syslog*", "messages*"))
     files = family(refs, "syslog") or family(refs, "messages")
-    status = snap.source("syslog")
     if files:
-        return scan_syslog(files, "syslog", ref, hints, th.silence_minutes, bool(status and status.truncated))
+        return scan_syslog(files, "syslog", ref, hints, th.silence_minutes, _truncated(snap, "syslog"))
     journal = os.path.join(snap.directory, "cmd", "journal.txt")
     if os.path.exists(journal) and os.path.getsize(journal):
-        jstatus = snap.source("journal")
         return scan_syslog([(journal, "cmd/journal.txt")], "journal", ref, hints, th.silence_minutes,
-                           bool(jstatus and jstatus.truncated))
+                           _truncated(snap, "journal"))
     return None
+
+
+def _truncated(snap: HostSnapshot, name: str) -> bool:
+    """Tell whether the snapshot kept only the newest bytes of a source."""
+    status = snap.source(name)
+    return bool(status and (status.truncated or status.status == "truncated"))
 
 
 def _timers(snap: HostSnapshot, links: Optional[str]) -> Tuple[Tuple[TimerUnit, ...], ReadStats]:
@@ -199,8 +203,6 @@ def _coverage(snap: HostSnapshot, logs: Optional[SyslogResult], auth: Optional[a
     found = [logs.coverage] if logs else []
     for name, result in (("auth", auth), ("softether", vpn)):
         if result is not None and result.stats.files:
-            status = snap.source(name)
             found.append(LogCoverage(name, result.first, result.last, result.stats.files,
-                                     ended_mid_line=result.stats.ended_mid_line,
-                                     truncated=bool(status and (status.truncated or status.status == "truncated"))))
+                                     ended_mid_line=result.stats.ended_mid_line, truncated=_truncated(snap, name)))
     return tuple(found)

@@ -94,6 +94,12 @@ class _Scan:
         elif line.strip():
             self.stats.bad_lines += 1
 
+    def _step(self, stamp: dt.datetime, wall: dt.datetime) -> dt.timedelta:
+        """Return the time since the previous line: exact when both carry an offset (a DST change is no step)."""
+        if self.last is not None and stamp.tzinfo is not None and self.last.tzinfo is not None:
+            return stamp - self.last
+        return wall - self.last_naive if self.last_naive is not None else dt.timedelta(0)
+
     def _time(self, rel: str, stamp: dt.datetime) -> None:
         """Track coverage: first/last, time going backwards, silences."""
         wall = naive(stamp)
@@ -102,11 +108,12 @@ class _Scan:
         if self.first is None:
             self.first = stamp
         prev = self.last_naive
-        if prev is not None and wall < prev - BACKWARDS_SLACK and len(self.backwards) < MAX_EVENTS:
+        step = self._step(stamp, wall)
+        if prev is not None and step < -BACKWARDS_SLACK and len(self.backwards) < MAX_EVENTS:
             self.backwards.append((rel, prev, wall))
-            self.clock.append(ClockEvent(stamp, (wall - prev).total_seconds(), "log-backwards",
+            self.clock.append(ClockEvent(stamp, step.total_seconds(), "log-backwards",
                                          f"{rel}: time went back from {prev.isoformat()} to {wall.isoformat()}"))
-        elif prev is not None and wall - prev > self.silence and len(self.silences) < MAX_EVENTS:
+        elif prev is not None and step > self.silence and len(self.silences) < MAX_EVENTS:
             self.silences.append((prev, wall))
         self.last_naive = wall
         self.last = stamp

@@ -10,7 +10,7 @@ import re
 from typing import Dict, Optional, Tuple
 
 CRON_IDENTS = frozenset(("CRON", "cron", "CROND", "crond", "/usr/sbin/cron"))
-CMD_RE = re.compile(r"\((?P<user>[^)]*)\) CMD \((?P<cmd>.*)\)\s*$", re.S)
+CMD_RE = re.compile(r"\((?P<user>[^)]*)\) CMD \((?:\[\d+\] )?(?P<cmd>.*)\)\s*$", re.S)  # -L 8 adds "[pid] "
 CRON_OTHER_RE = re.compile(r"(pam_unix\(cron:session\): session (opened|closed)|\([^)]*\) (INFO|info|STARTUP|END|"
                            r"RELOAD|ORPHAN|WRONG|BAD|ERROR|MAIL|CMDOUT|CMDEND))")
 
@@ -42,7 +42,10 @@ TIMESYNC_MARKERS = ("Synchronized to time server", "Initial synchronization to t
 
 
 def classify_cron(message: str) -> Optional[Tuple[str, str]]:
-    """Return (user, command) for a CMD line; ('', '') for another recognised cron line; None otherwise."""
+    """Return (user, command) for a CMD line; ('', '') for another recognised cron line; None otherwise.
+
+    With ``cron -L 8`` (or more) the command is logged as ``[jobpid] command``; the ``[jobpid] `` is dropped.
+    """
     m = CMD_RE.match(message)
     if m is not None:
         return m.group("user"), m.group("cmd")

@@ -6,6 +6,7 @@ answers costs at most that deadline. Every failure becomes a ``TransportError(st
 
 from __future__ import annotations
 
+import logging
 import math
 import shlex
 import socket
@@ -19,6 +20,9 @@ from fabric import Config, Connection
 from fleetaudit.model import Host
 from fleetaudit.transport.base import ByteStream, CommandResult, ConnectOptions, TransportError, read_all
 from fleetaudit.transport.hostkeys import UnknownHostKey, VerifyingPolicy, changed_reason, load_known_hosts
+
+# paramiko logs a traceback for every failed handshake; the failure is reported as a host status instead.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 
 class ChannelStream:
@@ -79,10 +83,22 @@ class SSHTransport:
         try:
             self.conn.open()
         except Exception as exc:  # per-connection boundary: every failure becomes a status
+            cause = self._root_cause(exc)
             self.close()
             if self.expired:
                 raise TransportError("timeout", "no SSH session before the host deadline") from exc
-            raise classify(exc, self.label) from exc
+            raise classify(cause, self.label) from exc
+
+    def _root_cause(self, exc: BaseException) -> BaseException:
+        """Return the transport thread's own error when paramiko reports only its aftermath."""
+        transport = self.conn.client.get_transport()
+        saved = getattr(transport, "saved_exception", None) if transport is not None else None
+        if isinstance(saved, BaseException) and "No existing session" in str(exc):
+            return saved
+        if transport is not None and not getattr(transport, "remote_version", "") and \
+                isinstance(exc, paramiko.SSHException) and "No existing session" in str(exc):
+            return paramiko.SSHException("Error reading SSH protocol banner")
+        return exc
 
     def open_stream(self, script: str) -> ByteStream:
         """Start ``script`` under ``sh -c`` and return its stdout stream."""
@@ -105,7 +121,8 @@ class SSHTransport:
         return CommandResult(out, err, code, truncated=truncated, timed_out=code is None)
 
     def _close_conn(self) -> None:
-        """Close the client and its gateway connection, if any."""
+        """Close the client (also mid-handshake, which Fabric's close() skips) and its gateway, if any."""
+        self.conn.client.close()
         self.conn.close()
         gateway = self.conn.gateway
         if isinstance(gateway, Connection):

@@ -75,18 +75,21 @@ EV="$T/events.log"
 ev() { echo "$(date '+%F %T') $*" >> "$EV"; }
 cmd() { # cmd PASSWORD-ARGS... : run vpncmd against the local server, log the command and its last lines
   ev "vpncmd $*"
-  vpncmd localhost:5555 /SERVER "$@" > "$T/vpncmd.out" 2>&1 || true
+  # a wrong password makes vpncmd prompt again forever: cut it off
+  timeout -s KILL 8 vpncmd localhost:5555 /SERVER "$@" < /dev/null > "$T/vpncmd.out" 2>&1 || true
   tail -n 3 "$T/vpncmd.out" | sed 's/^/    | /' >> "$EV"
 }
 worker() { ps -e -o pid=,ppid=,args= | awk -v sup="$1" '$2==sup && /execsvc/ {print $1}'; }
 supervisor() { ps -e -o pid=,ppid=,args= | awk '$2==1 && /vpnserver execsvc/ {print $1}'; }
-wait_ready() { for _ in $(seq 100); do vpncmd localhost:5555 /SERVER /PASSWORD:secret-admin-pw /CMD About >/dev/null 2>&1 && return 0; sleep 0.2; done; }
+wait_ready() { for _ in $(seq 100); do vpncmd localhost:5555 /SERVER /PASSWORD:secret-admin-pw /CMD About </dev/null >/dev/null 2>&1 && return 0; sleep 0.2; done; }
 
 ev "vpnserver start (first start, config written beforehand)"; $VS start >> "$EV" 2>&1; sleep 3
 cmd /CMD ServerPasswordSet secret-admin-pw
 cmd /PASSWORD:secret-admin-pw /CMD HubList
-cmd /PASSWORD:secret-admin-pw /ADMINHUB:DEFAULT /CMD UserCreate alice /GROUP:none /REALNAME:none /NOTE:none
-cmd /PASSWORD:secret-admin-pw /ADMINHUB:DEFAULT /CMD UserPasswordSet alice /PASSWORD:alice-pw
+cmd /PASSWORD:secret-admin-pw /CMD HubCreate DEFAULT /PASSWORD:hub-admin-pw
+printf '%s\n' 'Hub DEFAULT' 'UserCreate alice /GROUP:none /REALNAME:none /NOTE:none' \
+  'UserPasswordSet alice /PASSWORD:alice-pw' > "$T/hubcmds.txt"
+cmd /PASSWORD:secret-admin-pw /IN:"$T/hubcmds.txt"
 sleep 2
 cmd /PASSWORD:wrong-password /CMD ServerInfoGet
 sleep 1

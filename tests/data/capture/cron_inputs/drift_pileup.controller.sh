@@ -10,7 +10,7 @@ stopcont 033930 034340
 # 2) pile-up: hold the lock the logger waits on from 04:03 to 04:32:30; cron starts the jobs on
 #    schedule (CMD lines on time) but all blocked instances write their rows together
 wait_until 040300
-flock /var/local/logger/hold.lock sleep 100000 & HOLD=$!
-note "lock taken (pid $HOLD)"
-wait_until 043230; kill "$HOLD"; wait "$HOLD" 2>/dev/null || true; note "lock released"
+exec 9>/var/local/logger/hold.lock; flock 9
+note "lock taken"
+wait_until 043230; flock -u 9; exec 9>&-; note "lock released"
 wait_until 045030

@@ -1,0 +1,1 @@
+"""Benchmarks of fleetaudit against plain OpenSSH + tar and an Ansible playbook (see BENCHMARKS.md)."""

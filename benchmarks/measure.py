@@ -1,0 +1,81 @@
+"""Measure child processes: wall time, CPU time and peak RSS from ``wait4``, so nothing else is counted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import IO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+Out = Union[int, IO[bytes], None]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one child (with the grandchildren it waited for) used."""
+
+    code: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+
+
+@dataclass
+class Result:
+    """One benchmark row: a tool at a fleet size, its resource use and bytes moved."""
+
+    case: str
+    hosts: int
+    wall_s: float
+    cpu_s: float
+    peak_rss_mb: float
+    bytes_moved: int
+    note: str = ""
+    extra: Dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, object]:
+        """Return the row as plain data for results.json."""
+        return asdict(self)
+
+
+def run_child(argv: Sequence[str], stdout: Out = subprocess.DEVNULL, stderr: Out = subprocess.DEVNULL,
+              env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None) -> Usage:
+    """Run ``argv`` to completion and return its exit code, wall, CPU (user+sys) and peak RSS."""
+    t0 = time.monotonic()
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                            env=dict(env) if env is not None else None, cwd=cwd)
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    return Usage(proc.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0)
+
+
+def run_pool(jobs: int, tasks: Sequence[Callable[[], Tuple[Usage, int]]]) -> Tuple[float, List[Tuple[Usage, int]]]:
+    """Run the tasks in a pool of ``jobs`` threads; return the wall time and every (usage, bytes)."""
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(lambda task: task(), tasks))
+    return time.monotonic() - t0, results
+
+
+def warm_cache(roots: Sequence[str]) -> int:
+    """Read every regular file under ``roots`` once (page cache warm for every tool alike); return bytes read."""
+    total = 0
+    for root in roots:
+        for dirpath, _, names in os.walk(root):
+            for name in names:
+                total += _read_all(os.path.join(dirpath, name))
+    return total
+
+
+def _read_all(path: str) -> int:
+    """Read one file to the end if it is a regular file; return its size read."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        return 0
+    n = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            n += len(block)
+    return n

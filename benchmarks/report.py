@@ -1,0 +1,52 @@
+"""Print the benchmark tables (tabulate) and write results.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Mapping
+
+from tabulate import tabulate
+
+
+def print_tables(out: Mapping[str, Any]) -> None:
+    """Print the fleet table with ratios, then the big-log and analysis results."""
+    rows: List[Dict[str, Any]] = list(out.get("rows", []))
+    if rows:
+        table = [[r["case"], r["hosts"], f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", f"{r['peak_rss_mb']:.1f}",
+                  f"{r['bytes_moved'] / 2**20:.1f}", r["note"]] for r in rows]
+        print(tabulate(table, headers=["case", "hosts", "wall s", "CPU s", "peak RSS MB", "MiB moved", "note"]))
+        fleet = out.get("fleet", {})
+        for n, ratio in fleet.get("ratios", {}).items():
+            print(f"N={n}: " + "; ".join(f"{k} wall {v['wall']} cpu {v['cpu']} bytes {v['bytes']}"
+                                        for k, v in ratio.items()))
+    if "big_log" in out:
+        print_big_log(out["big_log"])
+    if "analysis" in out:
+        print_analysis(out["analysis"])
+
+
+def print_big_log(big: Mapping[str, Any]) -> None:
+    """Print the big-log case."""
+    row, find, src = big["row"], big["findings"], big["syslog_source"]
+    print(f"\nbig log: /var/log tmpfs of {big['log_partition_bytes'] / 2**20:.0f} MiB filled with "
+          f"{big['truth']['lircd_lines']:,} lircd lines {big['note']}")
+    print(tabulate([[row["wall_s"], row["cpu_s"], row["peak_rss_mb"], row["bytes_moved"], src.get("status"),
+                     src.get("bytes_moved"), find["noisy_program"]["reported_lines"],
+                     find["noisy_program"]["true_lines"], find["noisy_program"]["exact"],
+                     find["log_partition_full"]["found"]]],
+                   headers=["wall s", "CPU s", "peak RSS MB", "bytes moved", "syslog", "syslog bytes moved",
+                            "lircd lines reported", "true", "exact", "partition full found"]))
+
+
+def print_analysis(ana: Mapping[str, Any]) -> None:
+    """Print the analysis-alone points."""
+    table = [[p["years"], p["logger_rows"], f"{p['snapshot_bytes'] / 2**20:.1f}", p["build_facts_s"],
+              p["analyze_s"]] for p in ana.get("points", [])]
+    print(f"\nanalysis alone (one host, {ana['syslog_mb']} MB syslog, best of 3):")
+    print(tabulate(table, headers=["host-years", "logger rows", "snapshot MiB", "build_facts s", "analyze s"]))
+
+
+def write_json(out: Mapping[str, Any], path: Path) -> None:
+    """Write the results as indented JSON."""
+    path.write_text(json.dumps(out, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Helpers for the reliability, security and hostile-input tests (issue 6)."""
