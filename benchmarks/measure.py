@@ -1,15 +1,21 @@
-"""Measure child processes: wall time, CPU time and peak RSS from ``wait4``, so nothing else is counted."""
+"""Measure child processes: wall time, CPU time and peak RSS, through GNU time so nothing else is counted.
+
+GNU ``time`` reports its child's ``wait4`` usage. Reading ``wait4`` directly here would not do: a child forked
+from this (large) Python process starts with this process's pages, so its peak RSS would include ours.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import IO, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 Out = Union[int, IO[bytes], None]
+TIME = "/usr/bin/time"
 
 
 @dataclass(frozen=True)
@@ -43,13 +49,17 @@ class Result:
 def run_child(argv: Sequence[str], stdout: Out = subprocess.DEVNULL, stderr: Out = subprocess.DEVNULL,
               env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None) -> Usage:
     """Run ``argv`` to completion and return its exit code, wall, CPU (user+sys) and peak RSS."""
+    fd, stats = tempfile.mkstemp(prefix="fa-bench-time-")
+    os.close(fd)
     t0 = time.monotonic()
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                            env=dict(env) if env is not None else None, cwd=cwd)
-    _, status, ru = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc = subprocess.Popen([TIME, "-f", "%M %U %S", "-o", stats, *argv], stdin=subprocess.DEVNULL, stdout=stdout,
+                            stderr=stderr, env=dict(env) if env is not None else None, cwd=cwd)
+    code = proc.wait()
     wall = time.monotonic() - t0
-    return Usage(proc.returncode, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0)
+    with open(stats, encoding="ascii") as handle:
+        last = handle.read().strip().splitlines()[-1].split()
+    os.unlink(stats)
+    return Usage(code, wall, float(last[1]) + float(last[2]), int(last[0]) / 1024.0)
 
 
 def run_pool(jobs: int, tasks: Sequence[Callable[[], Tuple[Usage, int]]]) -> Tuple[float, List[Tuple[Usage, int]]]:

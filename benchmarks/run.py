@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import shutil
@@ -35,7 +34,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=8, help="parallelism for every tool (default 8)")
     ap.add_argument("--ansible-max", type=int, default=10,
                     help="largest fleet Ansible runs on; bigger sizes are extrapolated linearly (0: never)")
-    ap.add_argument("--years", type=int, default=1, help="years of 5-minute logger rows per host (default 1)")
+    ap.add_argument("--years", type=int, default=1,
+                    help="years of 5-minute logger rows per host (default 1; 0 keeps the simfleet's small trees)")
     ap.add_argument("--big-log", action="store_true", help="also run the 2 GB log host case")
     ap.add_argument("--big-log-bytes", type=int, default=2 << 30, help="size of the big log (default 2 GiB)")
     ap.add_argument("--analysis", action="store_true", help="also time analysis alone (1, 2, 5, 10 host-years)")
@@ -53,7 +53,8 @@ def missing_tools(want_ansible: bool, profile: bool) -> List[str]:
     if os.geteuid() != 0:
         missing.append("root (the simulated fleet mounts and unshares): run with sudo")
     for tool, how in (("unshare", "apt-get install util-linux"), ("sshd", "apt-get install openssh-server"),
-                      ("ssh", "apt-get install openssh-client"), ("tar", "apt-get install tar")):
+                      ("ssh", "apt-get install openssh-client"), ("tar", "apt-get install tar"),
+                      ("/usr/bin/time", "apt-get install time")):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             missing.append(f"{tool}: {how}")
     if want_ansible and not shutil.which("ansible-playbook"):

@@ -13,6 +13,7 @@ from benchmarks import trees
 from benchmarks.fleetbench import fleetaudit_run
 from fleetaudit.simfleet import SimFleet, SimHostSpec, build_tree, free_net, host_address, story
 from fleetaudit.simfleet.runtime import inventory_host, write_yaml
+from fleetaudit.simfleet.varlog import ROTATE_1
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -111,7 +112,7 @@ def analysis_tree(base: Path, syslog_mb: int) -> tuple[SimHostSpec, Path]:
     build_tree(spec, tree)
     trees.grow_softether(spec, tree)
     trees.grow_auth(spec, tree)
-    days = (story.PERIOD_END - trees.ROTATE_1).days
+    days = (story.PERIOD_END - ROTATE_1).days
     trees.grow_syslog(spec, tree, per_day=int(syslog_mb * MIB / 86 / days))
     return spec, tree
 
@@ -149,6 +150,6 @@ def analysis_case(workdir: Path, years: Sequence[int], syslog_mb: int, profile: 
 
 def _profile_path(profile: bool, y: int, years: Sequence[int]) -> Optional[Path]:
     """Return where to write the profile for the first and last point, when profiling."""
-    if not profile or y not in (years[0], years[-1]):
+    if not profile or y != years[0]:
         return None
     return HERE / f"profile_analysis_{y}y.txt"

@@ -48,7 +48,8 @@ def year_rows(spec: SimHostSpec, years: int) -> List[Tuple[str, float]]:
     sc = st.scenario(spec)
     start = story.PERIOD_END - dt.timedelta(days=365 * years)
     rng = random.Random(spec.seed + 900)
-    older = [(t.strftime(story.STAMP_FORMAT), story.temperature(t, rng)) for t in story.slots(start, story.PERIOD_START)]
+    slots = story.slots(start, story.PERIOD_START)
+    older = [(t.strftime(story.STAMP_FORMAT), story.temperature(t, rng)) for t in slots]
     return older + story.logger_rows(sc.bursts, seed=spec.seed)
 
 

@@ -96,6 +96,14 @@ class AtomicFile:
         os.unlink(self.temp)
 
 
+def _copy_file(source: str, target: AtomicFile) -> None:
+    """Copy a file's bytes into ``target`` and commit it."""
+    with open(source, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            target.write(block)
+    target.commit()
+
+
 class HostWriter:
     """Writes one host's files under its directory in the partial run."""
 
@@ -109,6 +117,21 @@ class HostWriter:
         parent, _, _ = clean.rpartition("/")
         folder = _mkdirs(self.partial_dir, parent)
         return AtomicFile(os.path.join(folder, clean.rpartition("/")[2]))
+
+    def link(self, rel: str, source: str) -> int:
+        """Put ``source`` (a file of an earlier, committed run) at ``rel``: a hard link, else a copy; return its size.
+
+        Committed snapshot files are never modified, so sharing the inode is safe, and deleting the earlier
+        run (retention) leaves this link intact.
+        """
+        clean = safe_relpath(rel)
+        parent, _, name = clean.rpartition("/")
+        final = os.path.join(_mkdirs(self.partial_dir, parent), name)
+        try:
+            os.link(source, final, follow_symlinks=False)
+        except OSError:
+            _copy_file(source, AtomicFile(final))
+        return os.path.getsize(final)
 
     def path(self, rel: str) -> str:
         """Return where ``rel`` lives in the partial directory (for hard-linking or reading back)."""
@@ -176,6 +199,7 @@ def _host_dict(host: HostSnapshot) -> Dict[str, Any]:
     return {"host": host.host, "dir": os.path.basename(host.directory), "status": host.status,
             "reason": host.reason, "started": host.started, "finished": host.finished,
             "duration_s": round(host.duration_s, 4), "groups": list(host.groups),
+            "bytes_moved": sum(s.bytes_moved for s in host.sources),
             "sources": [_source_dict(s) for s in host.sources]}
 
 
@@ -183,6 +207,7 @@ def manifest_dict(run: RunSnapshot) -> Dict[str, Any]:
     """Return the manifest of a run as plain JSON data."""
     return {"schema": SCHEMA, "run_id": run.run_id, "inventory_path": run.inventory_path,
             "started": run.started, "finished": run.finished, "complete": run.complete,
+            "bytes_moved": sum(s.bytes_moved for h in run.hosts for s in h.sources),
             "hosts": [_host_dict(h) for h in run.hosts]}
 
 

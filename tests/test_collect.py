@@ -106,13 +106,18 @@ def test_over_cap_log_is_pulled_newest_first(tmp_path: Path, tree: Path) -> None
 
 def test_commands_a_directory_cannot_answer_are_missing(tmp_path: Path, tree: Path) -> None:
     (snap,) = run_local(tmp_path, [local_host(tree)])
-    for name in ("df", "processes", "kernel", "systemctl_units"):
+    for name in ("processes", "kernel", "systemctl_units"):
         result = snap.source(name)
         assert result is not None and result.status == "missing"
         assert result.reason == "not available for a local (directory) host"
     hostname = snap.source("hostname")
     assert hostname is not None and hostname.status == "ok"
     assert (Path(snap.directory) / "cmd/hostname.txt").read_text() == "pi-sd\n"
+    for name in ("df", "df_inodes"):                 # the real df of the partitions holding the tree
+        result = snap.source(name)
+        assert result is not None and result.status == "ok", result
+        rows = (Path(snap.directory) / f"cmd/{name}.txt").read_text().splitlines()
+        assert len(rows) == 3 and rows[1].split()[-1] in ("/", "/var/log") and rows[2].split()[-1] == "/"
 
 
 def test_the_audit_writes_nothing_in_the_tree(tmp_path: Path, tree: Path) -> None:

@@ -17,8 +17,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fleetaudit.model import LoggerSpec
-from fleetaudit.parse import apt_history, authlog, crontab, df, dpkg, processes, softether, syslog, system, systemd
+from fleetaudit.model import HostSnapshot, LoggerSpec
+from fleetaudit.parse import (
+    apt_history,
+    authlog,
+    build_facts,
+    crontab,
+    df,
+    dpkg,
+    processes,
+    softether,
+    syslog,
+    system,
+    systemd,
+)
 from fleetaudit.parse.lines import StatsBuilder
 from fleetaudit.parse.loggerdb import read_logger
 
@@ -160,6 +172,28 @@ def test_fuzz_loggerdb(workdir: Path, data: bytes, cut: int) -> None:
     for spec in (None, LoggerSpec(table="temperatures", timestamp_column="timestamp")):
         result = read_logger(str(bad), spec)
         assert result.error is not None or result.table is not None
+
+
+SNAPSHOT_FILES = ("files/var/log/syslog", "files/var/log/syslog.1.gz", "files/var/log/auth.log",
+                  "files/var/lib/dpkg/status", "files/var/log/apt/history.log", "files/var/log/dpkg.log",
+                  "files/etc/crontab", "files/lib/systemd/system/x.timer", "logger/logger.db",
+                  "files/var/log/softether/server_log/vpn_20200914.log", "cmd/df.txt", "cmd/df_inodes.txt",
+                  "cmd/processes.txt", "cmd/unit_links.txt", "cmd/systemctl_units.txt", "cmd/clock.txt",
+                  "files/proc/uptime", "cmd/log_files.txt", "cmd/journal.txt")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(contents=st.lists(maybe_mangled, min_size=len(SNAPSHOT_FILES), max_size=len(SNAPSHOT_FILES)))
+def test_fuzz_build_facts(contents: List[tuple[bytes, str]]) -> None:
+    COUNTS["build_facts"] += 1
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, (data, how) in zip(SNAPSHOT_FILES, contents):
+            path = Path(tmp) / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _materialise(data, how, path)
+        facts = build_facts(HostSnapshot("fuzz", "ok", "", tmp), None)
+    assert facts.host == "fuzz"
+    assert all(s.bad_lines <= s.lines or s.lines == 0 for s in facts.read_stats)
 
 
 def test_zz_report_counts() -> None:

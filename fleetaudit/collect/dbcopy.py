@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sqlite3
+from typing import Any, Dict, List
 from urllib.parse import quote
 
 from fleetaudit.snapshot import HostWriter
@@ -43,3 +46,44 @@ def rebuild_db(writer: HostWriter, rel: str, sql: bytes) -> str:
     os.replace(building, final)
     os.chmod(final, 0o600)
     return ""
+
+
+def _row_value(value: Any) -> Any:
+    """Decode one JSON-encoded column value (blobs arrive as ``{"x": hex}``)."""
+    if isinstance(value, dict) and isinstance(value.get("x"), str):
+        return bytes.fromhex(value["x"])
+    return value
+
+
+def _insert_rows(con: sqlite3.Connection, lines: List[bytes]) -> None:
+    """Insert the JSON-line rows (after the first line: the columns of each table) in one transaction."""
+    columns: Dict[str, List[str]] = json.loads(lines[0]) if lines and lines[0].strip() else {}
+    statements = {table: 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+        table.replace('"', '""'), ", ".join('"' + c.replace('"', '""') + '"' for c in cols),
+        ", ".join("?" * len(cols))) for table, cols in columns.items()}
+    with con:
+        for line in lines[1:]:
+            table, values = json.loads(line)
+            con.execute(statements[table], [_row_value(v) for v in values])
+
+
+def apply_rows(writer: HostWriter, rel: str, previous_db: str, rows: bytes) -> str:
+    """Build ``rel`` as the previous run's DB plus the new rows the host sent; return "" or a one-line reason."""
+    placeholder = writer.create(rel)
+    placeholder.discard()
+    final = writer.path(rel)
+    building = final + ".build"
+    try:
+        shutil.copyfile(previous_db, building)
+        con = sqlite3.connect(building)
+        try:
+            _insert_rows(con, rows.split(b"\n"))
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error, ValueError, KeyError, TypeError) as exc:
+        if os.path.exists(building):
+            os.unlink(building)
+        return f"the new logger DB rows could not be applied: {type(exc).__name__}: {exc}"
+    os.replace(building, final)
+    os.chmod(final, 0o600)
+    return check_db(final)

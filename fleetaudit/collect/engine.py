@@ -20,6 +20,7 @@ from fleetaudit.collect.hostrun import HostCollector
 from fleetaudit.collect.progress import ProgressSink
 from fleetaudit.collect.script import build_script
 from fleetaudit.collect.sources import sources_for
+from fleetaudit.collect.state import load_previous, save_state
 from fleetaudit.collect.status import host_status
 from fleetaudit.model import Host, HostSnapshot, Inventory, RunSnapshot, SourceResult
 from fleetaudit.snapshot import HostWriter, RunWriter, new_run_id, utc_now
@@ -111,15 +112,22 @@ def _stream_host(host: Host, transport: AnyTransport, host_writer: HostWriter, o
         if progress is not None:
             progress.source_done(host.name, result)
 
-    collector = HostCollector(host_writer, specs, host.sudo and not local, on_source)
-    script = build_script(host, specs, local=local, command_timeout=options.command_timeout)
+    previous = None if options.full else load_previous(os.path.dirname(writer_final(host_writer)), host.name)
+    collector = HostCollector(host_writer, specs, host.sudo and not local, on_source, previous)
+    script = build_script(host, specs, local=local, command_timeout=options.command_timeout, previous=previous)
     cut = _consume(transport, script, collector, deadline, options.host_deadline)
     results = collector.results(cut)
     if cut:
         status = "timeout" if "deadline" in cut else "error"
         return _snapshot(host, host_writer, status, cut, results)
+    save_state(host_writer, collector.file_states, collector.db_state_to_keep())
     status, reason = host_status(results, specs)
     return _snapshot(host, host_writer, status, reason, results)
+
+
+def writer_final(host_writer: HostWriter) -> str:
+    """Return the run directory a host writer publishes into (its parent is the reports directory)."""
+    return os.path.dirname(host_writer.directory)
 
 
 def _consume(transport: AnyTransport, script: str, collector: HostCollector, deadline: float,

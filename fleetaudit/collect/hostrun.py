@@ -7,14 +7,17 @@ straight to atomic files in the host's snapshot directory.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from fleetaudit.collect.dbcopy import check_db, rebuild_db
+from fleetaudit.collect.dbcopy import apply_rows, check_db, rebuild_db
 from fleetaudit.collect.frames import FrameReader, StreamError, fields
+from fleetaudit.collect.reuse import ReuseError, grown, header, pulled_state, recompressed, unchanged
 from fleetaudit.collect.sources import SourceSpec
+from fleetaudit.collect.state import FileState, HostState
 from fleetaudit.collect.status import command_status, source_status
 from fleetaudit.model import SourceResult
 from fleetaudit.snapshot import AtomicFile, HostWriter, SnapshotError
@@ -47,8 +50,12 @@ class HostCollector:
     """Consumes one host's stream and writes its files."""
 
     def __init__(self, writer: HostWriter, specs: Sequence[SourceSpec], sudo_wanted: bool,
-                 on_source: Optional[Callable[[SourceResult], None]] = None) -> None:
+                 on_source: Optional[Callable[[SourceResult], None]] = None,
+                 previous: Optional[HostState] = None) -> None:
         self.writer = writer
+        self.previous = previous
+        self.file_states: Dict[str, List[FileState]] = {}
+        self.db_state: Optional[Dict[str, Any]] = None
         self.accs: Dict[str, SourceAcc] = {s.name: SourceAcc(s) for s in specs}
         self.sudo_wanted = sudo_wanted
         self.sudo_note = ""
@@ -84,6 +91,12 @@ class HostCollector:
             self._end(self._acc(f[1]), reader)
         elif kind in ("F", "Q") and len(f) >= 8:
             self._body(self._acc(f[1]), kind, f, reader)
+        elif kind in ("U", "A", "G") and len(f) >= 9:
+            self._reuse(self._acc(f[1]), f, reader)
+        elif kind == "I" and len(f) >= 8:
+            self._new_rows(self._acc(f[1]), int(f[3]), reader)
+        elif kind == "T" and len(f) >= 3:
+            self.db_state = _json_object("\t".join(f[2:]))
         elif kind == "C":
             self._command(self._acc(f[1]), reader)
         else:
@@ -138,8 +151,52 @@ class HostCollector:
             acc.hasher.update(data)
 
         reader.copy(count, write)
-        handle.commit()
+        sha = handle.commit()
         self._stored(acc, rel, handle, f[2] == "truncated")
+        if acc.spec.kind == "files":
+            self.file_states.setdefault(acc.spec.name, []).append(pulled_state(acc.spec, header(f), sha))
+
+    def _reuse(self, acc: SourceAcc, f: List[str], reader: FrameReader) -> None:
+        """Store a file from the previous snapshot: unchanged (U), grown (A) or re-compressed (G)."""
+        h = header(f)
+        try:
+            if h.kind == "A":
+                state = grown(self.writer, self.previous, acc.spec, h, reader)
+            elif h.kind == "U":
+                state = unchanged(self.writer, self.previous, acc.spec, h)
+            else:
+                state = recompressed(self.writer, self.previous, acc.spec, h)
+        except (ReuseError, OSError, SnapshotError) as exc:
+            acc.errors.append(f"{h.path}: not stored ({exc})")
+            return
+        path = self.writer.path(h.rel)
+        _hash_file(acc, path)
+        acc.files.append(h.rel)
+        acc.stored += os.path.getsize(path)
+        acc.truncated = acc.truncated or state.status == "truncated"
+        self.file_states.setdefault(acc.spec.name, []).append(state)
+
+    def _new_rows(self, acc: SourceAcc, count: int, reader: FrameReader) -> None:
+        """Build the logger DB as the previous copy plus the rows the host added since."""
+        parts: List[bytes] = []
+        reader.copy(count, parts.append)
+        if self.previous is None:
+            acc.errors.append("the host sent new logger DB rows but the last run has no DB")
+            return
+        problem = apply_rows(self.writer, DB_FILE, os.path.join(self.previous.directory, DB_FILE), b"".join(parts))
+        if problem:
+            acc.errors.append(problem)
+            return
+        _hash_file(acc, self.writer.path(DB_FILE))
+        acc.files.append(DB_FILE)
+        acc.stored += os.path.getsize(self.writer.path(DB_FILE))
+
+    def db_state_to_keep(self) -> Optional[Dict[str, Any]]:
+        """Return the logger DB state when this run stored the DB without error, else None."""
+        acc = next((a for a in self.accs.values() if a.spec.kind == "sqlite"), None)
+        if acc is None or not acc.done or acc.errors or DB_FILE not in acc.files:
+            return None
+        return self.db_state
 
     def _stored(self, acc: SourceAcc, rel: str, handle: AtomicFile, truncated: bool) -> None:
         """Record one stored file in its source."""
@@ -247,6 +304,15 @@ class HostCollector:
                 out.append(SourceResult(name=acc.spec.name, status=status, files=tuple(acc.files),
                                         bytes=acc.stored, reason=cut_reason))
         return tuple(out)
+
+
+def _json_object(text: str) -> Optional[Dict[str, Any]]:
+    """Return ``text`` decoded as a JSON object, or None."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _head(path: str) -> bytes:

@@ -8,6 +8,12 @@ The script writes one framed stream on stdout. Every record starts with a header
   C name                                  command stdout follows as base64 lines, then
   E name                                  its stderr as base64 lines, then
   R name exit-code                        the command's exit code (124: timed out)
+  U name ok 0 size inode mtime path prev   unchanged since the last run (stored then as ``prev``): no body
+  A name ok n size inode mtime path prev   grown: the last run's copy of ``prev`` was verified on the host
+                                          (sha256 of its byte range); the n new bytes that follow it come next
+  G name ok 0 size inode mtime path prev   a ``.gz`` whose content is the last run's whole copy of ``prev``
+  T name json                             the logger DB's row state (see ``remote_db``)
+  I name ok n n 0 0 path                  only the logger DB rows added since the last run, as JSON lines
   D name path                             permission denied on this file or directory
   M name                                  nothing matched (the source is missing)
   N name reason                           the source is not available for this kind of host
@@ -18,15 +24,21 @@ The script writes one framed stream on stdout. Every record starts with a header
 
 A file's byte count is fixed in its header before it is read and the body is padded/cut to exactly that count,
 so a file growing or shrinking while it is read cannot break the framing. Base64 lines never start with ``@``.
-Nothing is written on the host; only coreutils, find, stat, timeout, base64, and python3 (or sqlite3) are used.
+Incremental runs: each files source gets the last complete run's entries (inode, size, mtime, stored byte range
+and its sha256, path) as one quoted argument; the host answers U/A/G instead of a whole body when it can.
+Nothing is written on the host; only coreutils, find, stat, timeout, base64, sha256sum, gzip, and python3
+(or sqlite3) are used.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
+from fleetaudit.collect.remote_db import PY
 from fleetaudit.collect.sources import SourceSpec
+from fleetaudit.collect.state import HostState, known_lines
 from fleetaudit.collect.status import LOCAL_NA
 from fleetaudit.model import Host
 
@@ -39,8 +51,8 @@ LC_ALL=C
 export LC_ALL
 exec 4>&1
 fa_files() {
-	_s=$1 _cap=$2 _mode=$3
-	shift 3
+	_s=$1 _cap=$2 _mode=$3 _known=$4
+	shift 4
 	_any= _seen=' '
 	for _g in "$@"; do
 		for _f in $FA_ROOT$_g; do
@@ -84,8 +96,10 @@ fa_file() {
 		_sz=$(wc -c < "$4" 2>/dev/null)
 		_sz=${_sz:-0}
 	fi
-	_st=ok _n=$_sz _m=$3
-	case $_p in *.gz|*.xz|*.bz2) _m=head;; esac
+	_m=$3 _z=
+	case $_p in *.gz|*.xz|*.bz2) _m=head _z=1;; esac
+	if [ -n "$_known" ] && fa_match "$_p" "$4" "$_sz" "${6:-0}" "${7:-0}" "$2" "$3" "$_z"; then return 0; fi
+	_st=ok _n=$_sz
 	if [ "$_sz" -gt "$2" ]; then _st=truncated _n=$2; fi
 	printf '@FA\tF\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$_st" "$_n" "$_sz" "${6:-0}" "${7:-0}" "$_p"
 	if [ "$_st" = truncated ] && [ "$_m" = tail ]; then
@@ -93,6 +107,70 @@ fa_file() {
 	else
 		{ head -c "$_n" -- "$4"; cat /dev/zero; } 2>/dev/null | head -c "$_n"
 	fi
+}
+fa_kv() {
+	_IFS=$IFS
+	IFS=$FA_TAB
+	set -- $1
+	IFS=$_IFS
+	_ki=$1 _ks=$2 _km=$3 _ko=$4 _kl=$5 _kh=$6 _kf=$7 _kp=$8
+}
+fa_hdr() {
+	printf '@FA\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$_s" "$2" "$3" "$4" "$5" "$6" "$_kp"
+}
+fa_match() {
+	set -f
+	for _k in $_known; do
+		fa_kv "$_k"
+		[ "$_ki" = "$4" ] && [ "$_ks" = "$3" ] && [ "$_km" = "$5" ] || continue
+		if [ "$_kp" = "$1" ] || [ "$7" = tail ]; then
+			set +f
+			fa_hdr U 0 "$3" "$4" "$5" "$1"
+			return 0
+		fi
+	done
+	set +f
+	[ "$7" = tail ] || return 1
+	if [ -n "$8" ]; then
+		case $1 in *.gz) fa_gz "$@";; *) return 1;; esac
+	else
+		fa_grown "$@"
+	fi
+}
+fa_sum() {
+	if [ "$2" -eq 0 ]; then head -c "$3" -- "$1"; else tail -c +$(($2 + 1)) -- "$1" | head -c "$3"; fi | sha256sum
+}
+fa_grown() {
+	set -f
+	for _k in $_known; do
+		fa_kv "$_k"
+		[ "$_ki" = "$4" ] || [ "$_kp" = "$1" ] || [ "$_kp" = "${1%.1}" ] || continue
+		_a=$(($3 - _ko - _kl))
+		[ "$_kl" -gt 0 ] && [ "$_a" -ge 0 ] && [ "$_a" -le "$6" ] || continue
+		_h=$(fa_sum "$2" "$_ko" "$_kl" 2>/dev/null)
+		[ "${_h%% *}" = "$_kh" ] || continue
+		set +f
+		fa_hdr A "$_a" "$3" "$4" "$5" "$1"
+		{ tail -c +$((_ko + _kl + 1)) -- "$2"; cat /dev/zero; } 2>/dev/null | head -c "$_a"
+		return 0
+	done
+	set +f
+	return 1
+}
+fa_gz() {
+	[ "$3" -le "$6" ] || return 1
+	case $_known in *"${FA_TAB}f${FA_TAB}"*) ;; *) return 1;; esac
+	_h=$(gzip -dc -- "$2" 2>/dev/null | sha256sum)
+	set -f
+	for _k in $_known; do
+		fa_kv "$_k"
+		[ "$_kf" = f ] && [ "$_kh" = "${_h%% *}" ] || continue
+		set +f
+		fa_hdr G 0 "$3" "$4" "$5" "$1"
+		return 0
+	done
+	set +f
+	return 1
 }
 fa_run() {
 	if [ -n "$2" ]; then timeout "$1" sudo -n sh -c "$3"; else timeout "$1" sh -c "$3"; fi
@@ -111,9 +189,9 @@ fa_sqlite() {
 	_db=$FA_ROOT$3
 	if command -v python3 >/dev/null 2>&1; then
 		if [ -e "$_db" ] && [ ! -r "$_db" ] && [ -n "$FA_SUDO" ]; then
-			sudo -n python3 -c "$FA_PY" "$1" "$2" "$_db" "$3"
+			sudo -n python3 -c "$FA_PY" "$1" "$2" "$_db" "$3" "$5"
 		else
-			python3 -c "$FA_PY" "$1" "$2" "$_db" "$3"
+			python3 -c "$FA_PY" "$1" "$2" "$_db" "$3" "$5"
 		fi
 	elif [ ! -e "$_db" ]; then
 		printf '@FA\tM\t%s\n' "$1"
@@ -125,66 +203,20 @@ fa_sqlite() {
 }
 """
 
-# Runs on the host (python3 >= 3.4): a consistent copy of the logger DB, written to stdout, nothing on disk.
-PY = r"""import os, sqlite3, sys
-from urllib.parse import quote
-name, cap, path, shown = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-out = sys.stdout.buffer
-def rec(*fields):
-    out.write(("@FA\t" + "\t".join(fields) + "\n").encode("utf-8", "replace"))
-def copy(fd, n):
-    while n > 0:
-        chunk = os.read(fd, min(n, 1 << 20)) or b"\0" * min(n, 1 << 20)
-        out.write(chunk)
-        n -= len(chunk)
-def dump(con):
-    data = "\n".join(con.iterdump()).encode("utf-8")
-    rec("Q", name, "ok", str(len(data)), str(len(data)), "0", "0", shown)
-    out.write(data)
-def raw(fd):
-    st = os.fstat(fd)
-    if st.st_size > cap:
-        return rec("X", name, "%s is %d bytes, over its %d byte cap" % (shown, st.st_size, cap))
-    rec("F", name, "ok", str(st.st_size), str(st.st_size), str(st.st_ino), str(int(st.st_mtime)), shown)
-    os.lseek(fd, 0, 0)
-    copy(fd, st.st_size)
-def locked_copy(fd):
-    con = sqlite3.connect("file:%s?mode=ro" % quote(path), uri=True, timeout=30, isolation_level=None)
-    try:
-        con.execute("BEGIN")
-        con.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        if con.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
-            dump(con)
-        else:
-            raw(fd)
-        con.execute("COMMIT")
-    finally:
-        con.close()
-def main():
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return rec("M", name)
-    except PermissionError:
-        return rec("D", name, shown)
-    except OSError as e:
-        return rec("X", name, "cannot open %s: %s" % (shown, e.strerror))
-    try:
-        if os.read(fd, 16) != b"SQLite format 3\x00":
-            return rec("X", name, "%s is not an SQLite database (bad header)" % shown)
-        locked_copy(fd)
-    except sqlite3.Error as e:
-        rec("X", name, "sqlite: %s" % " ".join(str(e).split()))
-    finally:
-        os.close(fd)
-main()
-out.flush()
-"""
-
 _NA = LOCAL_NA
+
+# df on a directory host: the partitions holding <root>/var/log and <root> (a mounted SD card's), with mount
+# points shown as the host would see them (inside the tree: re-rooted; an ancestor of the tree: "/").
+_LOCAL_DF = ("d=\"$FA_ROOT/var/log\"; [ -d \"$d\" ] || d=\"$FA_ROOT\";"
+             " df -P{opt} \"$d\" \"$FA_ROOT/\" | awk -v r=\"$FA_ROOT\""
+             " 'NR == 1 {{ print; next }} {{ m = $6; for (i = 7; i <= NF; i++) m = m \" \" $i;"
+             " if (index(m \"/\", r \"/\") == 1) m = substr(m, length(r) + 1); else m = \"/\";"
+             " if (m == \"\") m = \"/\"; print $1, $2, $3, $4, $5, m }}'")
 
 # Commands a directory tree can still answer, run with FA_ROOT pointing at the tree.
 LOCAL_COMMANDS: Dict[str, str] = {
+    "df": _LOCAL_DF.format(opt=""),
+    "df_inodes": _LOCAL_DF.format(opt=" -i"),
     "hostname": 'cat "$FA_ROOT/etc/hostname"',
     "log_files": "find \"$FA_ROOT/var/log\" -xdev -type f -printf '%s\\t/var/log/%P\\n' 2>/dev/null; true",
     "unit_links": "find \"$FA_ROOT/etc/systemd/system\" -mindepth 1 -maxdepth 2 \\( -type l -o -name '*.service' \\)"
@@ -212,9 +244,9 @@ def _mode(spec: SourceSpec) -> str:
     return "tail" if spec.log else "head"
 
 
-def _files_call(spec: SourceSpec, host: Host, local: bool) -> str:
+def _files_call(spec: SourceSpec, host: Host, local: bool, known: str = "") -> str:
     """Return the call that streams a files source (through sudo -n for root-only sources)."""
-    args = _q(spec.name, spec.cap_bytes, _mode(spec), *spec.paths)
+    args = _q(spec.name, spec.cap_bytes, _mode(spec), known, *spec.paths)
     if spec.root_only and host.sudo and not local:
         return (f'if [ -n "$FA_SUDO" ]; then sudo -n sh -c "$FA_LIB"\' fa_files "$@"\' fa {args}; '
                 f"else fa_files {args}; fi")
@@ -232,29 +264,48 @@ def _command_call(spec: SourceSpec, host: Host, local: bool, timeout: int) -> st
     return f"fa_cmd {_q(spec.name, spec.cap_bytes, timeout, _mode(spec))} {sudo} {shlex.quote(command)}"
 
 
-def _sqlite_call(spec: SourceSpec) -> str:
+def _sqlite_call(spec: SourceSpec, db_state: str = "") -> str:
     """Return the call that copies the logger DB consistently (python3, else ``sqlite3 .dump``)."""
     path = spec.paths[0]
     dump = "sqlite3 -readonly " + shlex.quote(f"file:{path}?mode=ro") + " .dump"
-    return f"fa_sqlite {_q(spec.name, spec.cap_bytes, path, dump)}"
+    return f"fa_sqlite {_q(spec.name, spec.cap_bytes, path, dump, db_state)}"
 
 
-def source_lines(spec: SourceSpec, host: Host, local: bool, timeout: int) -> List[str]:
+def _known(spec: SourceSpec, previous: Optional[HostState]) -> str:
+    """Return what the last complete run stored for a files source, as the script reads it."""
+    if previous is None:
+        return ""
+    return known_lines(previous.files.get(spec.name, ()))
+
+
+def _db_state(previous: Optional[HostState]) -> str:
+    """Return the logger DB state of the last complete run as JSON text ("" when there is none)."""
+    if previous is None or previous.db is None:
+        return ""
+    return json.dumps(dict(previous.db), separators=(",", ":"))
+
+
+def source_lines(spec: SourceSpec, host: Host, local: bool, timeout: int,
+                 previous: Optional[HostState] = None) -> List[str]:
     """Return the script lines for one source, framed by its S and Z records."""
     if spec.kind == "files":
-        call = _files_call(spec, host, local)
+        call = _files_call(spec, host, local, _known(spec, previous))
     elif spec.kind == "command":
         call = _command_call(spec, host, local, timeout)
     elif spec.kind == "sqlite":
-        call = _sqlite_call(spec)
+        call = _sqlite_call(spec, _db_state(previous))
     else:
         call = "printf '@FA\\tX\\t%s\\t%s\\n' " + _q(spec.name, f"unknown source kind {spec.kind!r}")
     name = shlex.quote(spec.name)
     return [f"printf '@FA\\tS\\t%s\\n' {name}", call, f"printf '@FA\\tZ\\t%s\\n' {name}"]
 
 
-def build_script(host: Host, specs: Sequence[SourceSpec], local: bool = False, command_timeout: float = 60.0) -> str:
-    """Return the whole collect script for one host (local: paths under ``$FA_ROOT``, no sudo)."""
+def build_script(host: Host, specs: Sequence[SourceSpec], local: bool = False, command_timeout: float = 60.0,
+                 previous: Optional[HostState] = None) -> str:
+    """Return the whole collect script for one host (local: paths under ``$FA_ROOT``, no sudo).
+
+    ``previous`` (the host's state at its last complete run) makes the pull incremental.
+    """
     timeout = max(1, int(command_timeout))
     lines = ["exec </dev/null", "FA_SUDO=", f"FA_TIMEOUT={timeout}"]
     lines += ['FA_LOCAL=1', 'export FA_ROOT'] if local else ["FA_LOCAL=", "FA_ROOT="]
@@ -262,6 +313,6 @@ def build_script(host: Host, specs: Sequence[SourceSpec], local: bool = False, c
     if host.sudo and not local:
         lines.append(_SUDO_CHECK)
     for spec in specs:
-        lines += source_lines(spec, host, local, timeout)
+        lines += source_lines(spec, host, local, timeout, previous)
     lines.append("printf '@FA\\tEND\\n'")
     return "\n".join(lines) + "\n"

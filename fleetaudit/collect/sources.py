@@ -84,7 +84,7 @@ _BASE: Tuple[SourceSpec, ...] = (
     SourceSpec("log_files", "command", "every file under /var/log with its size",
                command="find /var/log -xdev -type f -printf '%s\\t%p\\n' 2>/dev/null; true", cap_bytes=2 * MB),
     SourceSpec("processes", "command", "running processes",
-               command="ps -e -o pid=,user:32=,lstart=,comm=,args=", cap_bytes=2 * MB),
+               command="ps -e -o pid=,user:32=,lstart=,comm=,args= | cut -c 1-1024", cap_bytes=2 * MB),
 )
 
 

@@ -89,7 +89,7 @@ def parse_authlog(files: Sequence[Tuple[str, str]], reference: Optional[dt.datet
         for _n, line, _size in iter_lines(path, rel, stats):
             dated = dater.date(line)
             if dated is None:
-                stats.bad_lines += bool(line.strip())
+                stats.bad_lines += bool(line.strip()) and not line.startswith("-- ")
                 continue
             last = dated[0] if dated[0].tzinfo is None else last
             span = [span[0] if span else dated[0], dated[0]]

@@ -106,6 +106,12 @@ def _truncated(snap: HostSnapshot, name: str) -> bool:
     return bool(status and (status.truncated or status.status == "truncated"))
 
 
+def _journal(snap: HostSnapshot) -> List[FileRef]:
+    """Return the journal output as an auth source for hosts whose only log is journald."""
+    path = os.path.join(snap.directory, "cmd", "journal.txt")
+    return [(path, "cmd/journal.txt")] if os.path.isfile(path) and os.path.getsize(path) else []
+
+
 def _timers(snap: HostSnapshot, links: Optional[str]) -> Tuple[Tuple[TimerUnit, ...], ReadStats]:
     """Read the .timer files (/lib before /etc, so local overrides win) with their enablement."""
     stats = StatsBuilder("timer_units")
@@ -128,7 +134,7 @@ def build_facts(snap: HostSnapshot, host: Optional[Host]) -> HostFacts:
     hints += [vpn.last] if vpn is not None and vpn.last is not None else []
     logs_ref = _reference(snap, system, source_files(snap, "syslog", "/var/log", ("syslog*", "messages*")))
     sys_result = run.guard("syslog", lambda: _syslog(snap, logs_ref, hints, th), None)
-    auth_refs = family(source_files(snap, "auth", "/var/log", ("auth.log*",)), "auth.log")
+    auth_refs = family(source_files(snap, "auth", "/var/log", ("auth.log*",)), "auth.log") or _journal(snap)
     auth = run.guard("auth", lambda: authlog.parse_authlog(auth_refs, logs_ref, hints), None)
     return _assemble(snap, run, system, logger, vpn, sys_result, auth)
 

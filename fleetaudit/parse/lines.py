@@ -38,12 +38,11 @@ class StatsBuilder:
 
 def _open(path: str) -> IO[bytes]:
     """Open a file for binary reading, transparently gunzipping gzip data."""
-    handle = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    magic = handle.read(2)
-    handle.seek(0)
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
     if magic == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
-    return handle
+        return gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile owns and closes its file
+    return open(path, "rb")  # noqa: SIM115 - closed by the caller
 
 
 def _raw_lines(handle: IO[bytes], cap: int) -> Iterator[Tuple[bytes, int, bool]]:

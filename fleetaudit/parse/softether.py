@@ -29,7 +29,7 @@ SIMPLE_KINDS: Tuple[Tuple[str, str], ...] = (
     ("was unable to log in using administration mode.", "admin_login_failed"),
     ("has started. Now listening for connection", "listener_start"),
     ("All TCP listeners will be stopped.", "listener_stop"),
-    ("has been stopped.", "listener_stop"),
+    ("has stopped.", "listener_stop"),
 )
 FILE_DATE_RE = re.compile(r"_(\d{8})(?:~\d+)?\.log$")
 

@@ -4,11 +4,13 @@ Year inference for traditional ``Sep  4 05:17:01`` stamps (documented rule):
   1. Files are read oldest first with a provisional year (2000). A month going backwards by 6 or more
      (Dec -> Jan) starts the next year; a month going forward by 6 or more right after such a step undoes it
      (a clock that booted at 1 Jan and was then set by NTP is not two new years).
-  2. At the end the newest line decides the real year: when a year-bearing source of the same host (logger
-     rows, SoftEther, dpkg.log) ends within 2 days of the newest line's month/day, its year is taken (an
-     archived or simulated host whose logs stop long before the collection); otherwise the reference date
-     (the collection time, else the newest file's mtime) is used: the newest line is in the reference's year
-     unless that would put it more than a day after the reference, then the year before.
+  2. At the end the newest line decides the real year. From the reference date (the host clock at
+     collection, else the snapshot time, else the newest file's mtime): the newest line is in the reference's
+     year unless that puts it more than a day after the reference, then the year before. But when that
+     would put it more than a year after the newest year-bearing evidence of the same host (logger rows,
+     SoftEther lines) — an archived or simulated host audited long after its logs ended — the newest line
+     gets the latest year that keeps it at most half a year after that evidence (a log partition that
+     filled days before the logger stopped, or a logger that died months before syslog did, both fit).
   3. Every provisional datetime is shifted by the difference; 29 February in a non-leap year becomes the 28th.
 """
 
@@ -21,6 +23,7 @@ from typing import Dict, Iterable, Optional, Tuple
 MONTHS: Dict[str, int] = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
 PROVISIONAL_YEAR = 2000
+HALF_YEAR = dt.timedelta(days=183)
 TAG_RE = re.compile(r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?: ?(.*)", re.S)
 _TZ_CACHE: Dict[str, dt.tzinfo] = {}
 
@@ -148,7 +151,10 @@ def _clamped(year: int, month: int, day: int, hour: int, minute: int, second: in
 
 
 def split_tag(rest: str) -> Tuple[str, str, Optional[int], str]:
-    """Split ``host prog[pid]: msg`` into (host, program, pid, message); program '' when there is no tag."""
+    """Split ``host prog[pid]: msg`` into (host, program, pid, message); program '' when there is no tag.
+
+    One precompiled regex: measured faster in CPython than a str.find-based split.
+    """
     m = TAG_RE.match(rest)
     if m is None:
         host, _, msg = rest.partition(" ")
@@ -174,13 +180,15 @@ def naive(stamp: dt.datetime) -> dt.datetime:
 
 def year_delta(last: dt.datetime, reference: Optional[dt.datetime], hints: Iterable[dt.datetime]) -> int:
     """Return the years to add to provisional stamps so that ``last`` (the newest line) gets its real year."""
-    for hint in hints:
-        hint = naive(hint)
-        for year in (hint.year, hint.year - 1, hint.year + 1):
-            if abs(with_year(last, year - last.year) - hint) <= dt.timedelta(days=2):
-                return year - last.year
     ref = naive(reference) if reference is not None else dt.datetime.now()
     year = ref.year
     if with_year(last, year - last.year) > ref + dt.timedelta(days=1):
         year -= 1
+    evidence = [naive(h) for h in hints]
+    if evidence:
+        newest = max(evidence)
+        if with_year(last, year - last.year) - newest > dt.timedelta(days=366):
+            year = newest.year + 1
+            while year > newest.year - 2 and with_year(last, year - last.year) > newest + HALF_YEAR:
+                year -= 1
     return year - last.year

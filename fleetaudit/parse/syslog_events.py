@@ -55,7 +55,11 @@ def classify_cron(message: str) -> Optional[Tuple[str, str]]:
 
 
 def classify_systemd(message: str) -> Optional[Tuple[str, str]]:
-    """Return (unit, action) for a systemd unit start/finish line; description forms mapped to units."""
+    """Return (unit, action) for a systemd unit start/finish line; description forms mapped to units.
+
+    Old-style lines name only the description: known ones (apt-daily, apt-daily-upgrade, logrotate, man-db,
+    fstrim, tmpfiles-clean) map to their unit; any other description is kept as the ``unit`` text.
+    """
     first = message[:12]
     if not (first.startswith(("Start", "Finish", "Failed")) or ": " in message):
         return None
@@ -66,6 +70,8 @@ def classify_systemd(message: str) -> Optional[Tuple[str, str]]:
         unit = m.group("unit")
         if not unit:
             desc = m.group("desc")
+            if desc.startswith(("Session ", "User Manager for", "User Runtime Directory")):
+                return None  # logind sessions: one per login, not units anyone schedules
             unit = DESCRIPTION_UNITS.get(desc, desc)
         return unit, action
     return None

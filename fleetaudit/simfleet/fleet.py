@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence, Type
 
 from fleetaudit.simfleet import nsproc, packages_gen, runtime, trees
 from fleetaudit.simfleet.nsproc import SimFleetError
-from fleetaudit.simfleet.spec import SimHostSpec, default_fleet
+from fleetaudit.simfleet.spec import SimHostSpec, default_fleet, port_free
 from fleetaudit.simfleet.tarpit import Tarpit
 
 _RUNNING: weakref.WeakSet[SimFleet] = weakref.WeakSet()
@@ -73,6 +73,7 @@ class SimFleet:
         self.hosts: Dict[str, SimHost] = {s.name: self._host(s) for s in self.specs}
         self._mounts: List[Path] = []
         self._tarpits: List[Tarpit] = []
+        self._prepared = False
         self.started = False
 
     def _host(self, spec: SimHostSpec) -> SimHost:
@@ -90,6 +91,7 @@ class SimFleet:
 
     def prepare(self) -> None:
         """Write trees, keys, sshd configs, known_hosts and inventory.yaml without starting anything."""
+        _RUNNING.add(self)                  # the incident's tmpfs is mounted now: unmount it at exit
         for sub in ("hosts", "logs", "state/bin"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         client_pub = runtime.keygen(self.client_key_path, "fleetaudit-simfleet-client")
@@ -102,6 +104,7 @@ class SimFleet:
         data = runtime.inventory(self.specs, self.client_key_path, self.known_hosts_path)
         runtime.write_yaml(self.inventory_path, data, "# Simulated fleet inventory (fleetaudit.simfleet).\n")
         self._prepare_shared()
+        self._prepared = True
 
     def _prepare_host(self, host: SimHost, client_pub: str) -> None:
         """Build one host's tree (its /var/log on a tmpfs when the spec says so), keys and sshd_config."""
@@ -150,12 +153,21 @@ class SimFleet:
         self.started = True
         _RUNNING.add(self)
         try:
-            self.prepare()
+            self._check_addresses_free()
+            if not self._prepared:
+                self.prepare()
             self._start_tarpits()
             self._start_sshd_hosts()
         except BaseException:
             self.stop()
             raise
+
+    def _check_addresses_free(self) -> None:
+        """Raise SimFleetError when something already listens where a host should be (another fleet?)."""
+        busy = [f"{h.name} ({h.address}:{h.port})" for h in self.hosts.values() if not port_free(h.address, h.port)]
+        if busy:
+            raise SimFleetError(f"address already in use for {', '.join(busy)}; another fleet or sshd is running "
+                                "there (use spec.free_net()/with_net() to move this fleet)")
 
     def _start_tarpits(self) -> None:
         """Start a silent listener for every tarpit host."""
@@ -178,6 +190,10 @@ class SimFleet:
             pids = nsproc.child_pids(host.process.pid) if host.process else []
             host.init_pid = pids[0] if pids else None
 
+    def host_env(self, host: SimHost) -> Dict[str, str]:
+        """Return the init script's environment for one host (to restart it: nsproc.spawn_namespace)."""
+        return self._env(host)
+
     def _env(self, host: SimHost) -> Dict[str, str]:
         """Return the init script's environment for one host."""
         return {
@@ -188,7 +204,7 @@ class SimFleet:
             "SIM_STATE": str(host.state),
             "SIM_SHARED": str(self.state_dir),
             "SIM_BINDS": " ".join(trees.BIND_PATHS),
-            "SIM_DAEMONS": " ".join(f"{comm}={argv0}" for comm, argv0 in host.spec.daemons),
+            "SIM_DAEMONS": "\n".join(f"{comm}={cmdline}" for comm, cmdline in host.spec.daemons),
             "SIM_SSHD_CONFIG": str(host.state / "sshd_config"),
             "SIM_HIDE": str(host.state / "hide.list"),
         }
@@ -205,6 +221,7 @@ class SimFleet:
         for point in reversed(self._mounts):
             nsproc.unmount(point)
         self._mounts = []
+        self._prepared = False
         self.started = False
         _RUNNING.discard(self)
 

@@ -5,11 +5,11 @@
 #        host writes reaches the machine, mount a fresh /proc, bind the host's tree over the real paths,
 #        then chroot into it and run the inner stage.
 # inner: start the host's long-running processes (copies of cat named like the daemons, argv[0] set to
-#        the daemon's path, blocked on a FIFO) and exec sshd in the foreground as PID 1.
+#        the daemon's command line, blocked on a FIFO) and exec sshd in the foreground as PID 1.
 #
 # Environment (set by fleetaudit.simfleet.fleet): SIM_HOSTNAME, SIM_TREE, SIM_STATE (this host's keys and
 # sshd_config), SIM_SHARED (the fleet's state dir: this script, bin/, the FIFO), SIM_BINDS (tree-relative
-# paths), SIM_DAEMONS ("comm=argv0 ..."), SIM_SSHD_CONFIG, SIM_HIDE (optional: a file listing absolute
+# paths), SIM_DAEMONS (lines "comm=command line"), SIM_SSHD_CONFIG, SIM_HIDE (optional: a file listing absolute
 # paths to delete from the overlay, e.g. lirc's files on the twin).
 set -eu
 
@@ -49,23 +49,22 @@ bind_tree_path() {
 
 hide_paths() {
     # Delete (in the overlay only) the machine's files of packages this host does not have.
-    local root="$1" path
-    [ -n "${SIM_HIDE:-}" ] && [ -f "$SIM_HIDE" ] || return 0
-    while IFS= read -r path; do
-        if [ -f "$root$path" ] || [ -L "$root$path" ]; then
-            rm -f "$root$path"
-        fi
-    done < "$SIM_HIDE"
+    local root="$1"
+    [ -n "${SIM_HIDE:-}" ] && [ -s "$SIM_HIDE" ] || return 0
+    sed "s|^|$root|" "$SIM_HIDE" | xargs -d '\n' rm -f --
 }
 
 inner() {
+    # Each stand-in is a copy of cat named like the daemon (so `ps -o comm` shows the name), blocked on a
+    # FIFO; its whole command line is one argv[0] string, which `ps -o args` prints like the real one.
     cd /
-    local d comm argv0
-    for d in $SIM_DAEMONS; do
+    local d comm cmdline
+    while IFS= read -r d; do
+        [ -n "$d" ] || continue
         comm="${d%%=*}"
-        argv0="${d#*=}"
-        (exec -a "$argv0" "$SIM_SHARED/bin/$comm" <>"$SIM_SHARED/bin/block.fifo" >/dev/null 2>&1) &
-    done
+        cmdline="${d#*=}"
+        (exec -a "$cmdline" "$SIM_SHARED/bin/$comm" <>"$SIM_SHARED/bin/block.fifo" >/dev/null 2>&1) &
+    done <<< "${SIM_DAEMONS:-}"
     exec /usr/sbin/sshd -D -e -f "$SIM_SSHD_CONFIG"
 }
 

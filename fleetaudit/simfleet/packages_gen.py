@@ -7,6 +7,7 @@ the healthy twin gets it without the lirc stanzas.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ LIRC_PACKAGES = ("lirc", "liblirc0", "liblirc-client0")
 LIRC_FALLBACK_VERSION = "0.10.1-6.3"
 REAL_STATUS = Path("/var/lib/dpkg/status")
 REAL_INFO = Path("/var/lib/dpkg/info")
+_UNIT_RE = re.compile(r"/systemd/system/[^/]+\.(service|timer|socket)$")
 LIRC_INSTALL = dt.datetime(2020, 8, 12, 18, 21, 7)
 _MINIMAL_STATUS = """Package: openssh-server
 Status: install ok installed
@@ -49,14 +51,21 @@ def _lirc_stanza(name: str) -> str:
 
 def dpkg_status(with_lirc: bool, real: Path = REAL_STATUS) -> str:
     """Return a dpkg status file: the real one (armhf), with the lirc stanzas present or removed."""
-    text = real.read_text(encoding="utf-8", errors="replace") if real.exists() else _MINIMAL_STATUS
-    parts = [s.replace("Architecture: amd64", "Architecture: armhf") for s in stanzas(text)]
+    parts = list(_real_stanzas(str(real)))
     names = {stanza_name(s) for s in parts}
     if with_lirc:
         parts += [_lirc_stanza(n) for n in LIRC_PACKAGES if n not in names]
     else:
         parts = [s for s in parts if stanza_name(s) not in LIRC_PACKAGES]
     return "".join(parts)
+
+
+@functools.lru_cache(maxsize=4)
+def _real_stanzas(real: str) -> Tuple[str, ...]:
+    """Return the machine's status stanzas re-labelled armhf (read once per process)."""
+    path = Path(real)
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else _MINIMAL_STATUS
+    return tuple(s.replace("Architecture: amd64", "Architecture: armhf") for s in stanzas(text))
 
 
 def package_version(status: str, name: str) -> str:
@@ -70,13 +79,21 @@ def package_version(status: str, name: str) -> str:
 
 def info_lists(with_lirc: bool, real: Path = REAL_INFO) -> Dict[str, str]:
     """Return ``info/<pkg>.list`` contents reduced to each package's systemd unit files (the audit reads those)."""
+    lists = _unit_lists(str(real))
+    return {name: text for name, text in lists.items()
+            if with_lirc or name[:-5].split(":")[0] not in LIRC_PACKAGES}
+
+
+@functools.lru_cache(maxsize=4)
+def _unit_lists(real: str) -> Dict[str, str]:
+    """Return every package's unit-file lines from the machine's dpkg info lists (read once per process)."""
     out: Dict[str, str] = {}
-    for path in sorted(real.glob("*.list")) if real.is_dir() else []:
-        pkg = path.name[:-5].split(":")[0]
-        if not with_lirc and pkg in LIRC_PACKAGES:
+    directory = Path(real)
+    for path in sorted(directory.glob("*.list")) if directory.is_dir() else []:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "/systemd/system/" not in text:
             continue
-        lines = [ln for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                 if re.search(r"/systemd/system/[^/]+\.(service|timer|socket)$", ln)]
+        lines = [ln for ln in text.splitlines() if _UNIT_RE.search(ln)]
         if lines:
             out[path.name.replace(":amd64", ":armhf")] = "/.\n" + "\n".join(lines) + "\n"
     return out
@@ -139,6 +156,7 @@ def dpkg_log(lirc_version: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
+@functools.lru_cache(maxsize=4)
 def hidden_paths(with_lirc: bool, info: Path = REAL_INFO, etc: Path = Path("/etc")) -> List[str]:
     """Return the machine's files a host without lirc must not show (lirc's package files and rc links)."""
     if with_lirc:

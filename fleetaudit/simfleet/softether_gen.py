@@ -7,11 +7,48 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Dict, List, NamedTuple, Sequence
+from typing import Dict, List, NamedTuple, Sequence, Tuple
 
 from fleetaudit.simfleet.story import PERIOD_DAYS, PERIOD_START
 
-VERSION_LINE = "SoftEther VPN Server Version 4.34 Build 9745   (English)"
+DASHES = "------------------------------------------------------"
+MONITORING = ('Monitoring the directory "{dir}". If the amount of available free disk space becomes less than '
+              "100.00 MBytes, the backup files for log files and configurations that are saved on the sub-directories "
+              "of this directory will be automatically deleted in the order of oldest first. The amount of free disk "
+              "space that determines when to start deletion can be modified by changing the "
+              '"AutoDeleteCheckDiskFreeSpaceMin" item in the configuration file.')
+AUTOSAVE = ("Starting the automatically saving background task. The interval between auto-saves is 300 seconds. "
+            "You can change the interval by changing the parameter AutoSaveConfigSpan in the configuration file.")
+IPSEC = "IPsec Module: The IPsec ver 2.0 (ISAKMP/IKEv1) processing module is"
+# (milliseconds after the first line, text): the blocks captured from softether-vpnserver 5.01 (tests/data/softether).
+START_BLOCK = (
+    (0, DASHES), (0, "SoftEther VPN Server Developer Edition Version 5.01 Build 9674   (English)"),
+    (0, "Compiled 2020/08/07 21:14:50 by pi at rasp3bprs"),
+    (0, "Log Messages are written with UTF-8 Encoding Format."), (0, "The SoftEther VPN Server has been started."),
+    (0, f"{IPSEC} started."), (0, "Loading the configuration file."), (31, MONITORING),
+    (43, 'Virtual Hub "DEFAULT" has been started.'),
+    (43, 'The MAC address of Virtual Hub "DEFAULT" is "00-AE-04-87-A2-F3".'),
+    (43, '[HUB "DEFAULT"] The Virtual Hub is now online.'),
+    (43, "TCP Listener (port 443) is starting."),
+    (43, "TCP Listener (port 443) has started. Now listening for connection from client."),
+    (43, "TCP Listener (port 5555) is starting."),
+    (43, "TCP Listener (port 5555) has started. Now listening for connection from client."),
+    (43, "The configuration file has been loaded."), (43, AUTOSAVE),
+)
+STOP_BLOCK = (
+    (0, "The Server Engine shutdown processing has started."), (0, "All TCP listeners will be stopped."),
+    (0, "TCP Listener (port 443) is stopping."), (386, "TCP Listener (port 443) has stopped."),
+    (386, "TCP Listener (port 5555) is stopping."), (804, "TCP Listener (port 5555) has stopped."),
+    (804, "All TCP listeners have been stopped."), (804, "Stopping all Virtual Hubs."),
+    (804, '[HUB "DEFAULT"] The Virtual Hub is now offline.'), (804, 'Virtual Hub "DEFAULT" has been stopped.'),
+    (804, "All Virtual Hubs have been stopped."), (814, f"{IPSEC} now terminating..."),
+    (814, "IPsec Module: The number of still-alive IPsec SAs was 0."),
+    (814, "IPsec Module: The number of still-alive IKE SAs was 0."),
+    (814, "IPsec Module: The number of still-alive IPsec Clients was 0."), (814, f"{IPSEC} terminated."),
+    (814, "Shutting down the Cedar communication module."), (814, "The Cedar communication module has been shut down."),
+    (814, "The SoftEther VPN Server Engine has been successfully shutdown."), (814, DASHES),
+)
+LOG_DIR = "/usr/local/vpnserver"
 
 
 class VpnLine(NamedTuple):
@@ -26,29 +63,19 @@ def render(line: VpnLine) -> str:
     return f"{line.at:%Y-%m-%d %H:%M:%S}.{line.at.microsecond // 1000:03d} {line.text}\r\n"
 
 
-def _seq(at: dt.datetime, texts: Sequence[str], step_ms: int = 7) -> List[VpnLine]:
-    """Return ``texts`` as lines a few milliseconds apart starting at ``at``."""
-    return [VpnLine(at + dt.timedelta(milliseconds=step_ms * i), text) for i, text in enumerate(texts)]
+def _block(at: dt.datetime, block: Sequence[Tuple[int, str]]) -> List[VpnLine]:
+    """Return a captured block of lines re-stamped from ``at``."""
+    return [VpnLine(at + dt.timedelta(milliseconds=ms), text.format(dir=LOG_DIR)) for ms, text in block]
 
 
 def start_lines(at: dt.datetime) -> List[VpnLine]:
-    """Return the start-up sequence (Server.c order: line, version, encoding, started, config, hub, listeners)."""
-    texts = ["------------------------------------------------------", VERSION_LINE,
-             "Log Messages are written with UTF-8 Encoding Format.", "The SoftEther VPN Server has been started.",
-             "Loading the configuration file.", "The configuration file has been loaded.",
-             'Virtual Hub "DEFAULT" has been started.']
-    for port in (443, 992, 1194, 5555):
-        texts += [f"TCP Listener (port {port}) is starting.",
-                  f"TCP Listener (port {port}) has started. Now listening for connection from client."]
-    return _seq(at, texts)
+    """Return the start-up block, as every start logs it (clean or after a crash)."""
+    return _block(at, START_BLOCK)
 
 
 def shutdown_lines(at: dt.datetime) -> List[VpnLine]:
-    """Return a clean `vpnserver stop`: shutdown begins, listeners and hub stop, engine shut down."""
-    texts = ["The Server Engine shutdown processing has started.", "All TCP listeners will be stopped.",
-             'Virtual Hub "DEFAULT" has been stopped.',
-             "The SoftEther VPN Server Engine has been successfully shutdown."]
-    return _seq(at, texts, step_ms=120)
+    """Return a clean `vpnserver stop`: from "shutdown processing has started" to "successfully shutdown"."""
+    return _block(at, STOP_BLOCK)
 
 
 def session_lines(at: dt.datetime, cid: int, user: str, ip: str, port: int, minutes: int) -> List[VpnLine]:
@@ -107,10 +134,9 @@ def server_lines(seed: int, unclean_starts: Sequence[dt.datetime], clean_restart
 
 
 def security_lines(server: Sequence[VpnLine]) -> List[VpnLine]:
-    """Return the DEFAULT hub's security log: the authentication lines, without the server-log hub prefix."""
+    """Return the DEFAULT hub's security log: its hub events, without the server-log hub prefix."""
     prefix = '[HUB "DEFAULT"] '
-    return [VpnLine(line.at, line.text[len(prefix):]) for line in server
-            if line.text.startswith(prefix) and "authentic" in line.text]
+    return [VpnLine(line.at, line.text[len(prefix):]) for line in server if line.text.startswith(prefix)]
 
 
 def by_day(lines: Sequence[VpnLine], prefix: str) -> Dict[str, str]:

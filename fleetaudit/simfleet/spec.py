@@ -64,11 +64,13 @@ class SimHostSpec:
 
     @property
     def daemons(self) -> Tuple[Tuple[str, str], ...]:
-        """Return (comm, argv0) of the long-running processes `ps` shows on this host."""
-        base = (("cron", "/usr/sbin/cron"), ("rsyslogd", "/usr/sbin/rsyslogd"),
-                ("vpnserver", "/usr/local/vpnserver/vpnserver"))
+        """Return (comm, command line) of the long-running processes `ps` shows on this host."""
+        base = (("cron", "/usr/sbin/cron -f"), ("rsyslogd", "/usr/sbin/rsyslogd -n -iNONE"),
+                ("vpnserver", "/usr/local/vpnserver/vpnserver execsvc"),
+                ("vpnserver", "/usr/local/vpnserver/vpnserver execsvc"))
         if self.profile == "incident":
-            return base + (("lircd", "/usr/sbin/lircd"), ("irexec", "/usr/bin/irexec"))
+            return base + (("lircd", "/usr/sbin/lircd --nodaemon"),
+                           ("irexec", "/usr/bin/irexec /etc/lirc/irexec.lircrc"))
         return base
 
 

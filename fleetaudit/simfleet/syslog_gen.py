@@ -7,6 +7,7 @@ Each generator returns ``Line`` tuples; ``render`` formats them as
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from typing import Iterable, List, NamedTuple, Sequence
 
@@ -27,10 +28,14 @@ class Line(NamedTuple):
     message: str
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def render(line: Line, hostname: str) -> str:
     """Return the line in rsyslog's traditional file format, with its newline."""
-    stamp = f"{line.at:%b} {line.at.day:2d} {line.at:%H:%M:%S}"
-    return f"{stamp} {hostname} {line.tag}: {line.message}\n"
+    at = line.at
+    return (f"{_MONTHS[at.month - 1]} {at.day:2d} {at.hour:02d}:{at.minute:02d}:{at.second:02d} "
+            f"{hostname} {line.tag}: {line.message}\n")
 
 
 class Pids:
@@ -54,13 +59,12 @@ def assign_pids(lines: Sequence[Line], pids: Pids) -> List[Line]:
 
 
 def cron_logger_lines(run_times: Sequence[dt.datetime]) -> List[Line]:
-    """Return one CRON CMD line per logger run; runs sharing a minute start 1-2 s apart (catch-up)."""
+    """Return one CRON CMD line per logger run; a catch-up's runs start 1-2 s apart from :06 (as captured)."""
     out: List[Line] = []
-    previous, second = None, 1
-    for minute in run_times:
-        second = second + 2 if minute == previous else 1
-        previous = minute
-        out.append(Line(minute + dt.timedelta(seconds=second), "CRON[{pid}]", f"(pi) CMD ({LOGGER_COMMAND})"))
+    for minute, group in itertools.groupby(run_times):
+        count = len(list(group))
+        seconds = [1] if count == 1 else [6 + (i * 9) // 10 for i in range(count)]
+        out += [Line(minute + dt.timedelta(seconds=s), "CRON[{pid}]", f"(pi) CMD ({LOGGER_COMMAND})") for s in seconds]
     return out
 
 
@@ -118,25 +122,30 @@ def timer_lines(seed: int, apt_daily_extra: Sequence[dt.datetime] = ()) -> List[
     return out
 
 
+def lircd_connect(at: dt.datetime) -> List[Line]:
+    """Return what lircd 0.10.1 logs when a client (irexec) connects and there is no IR hardware (captured)."""
+    texts = ("Notice: accepted new client on /var/run/lirc/lircd", "Info: initializing 'auto'",
+             "Notice: No input device available for devinput driver."
+             " Consider stopping lircd.socket or reconfigure lirc",
+             LIRCD_ERROR, "Warning: Failed to initialize hardware")
+    return [Line(at, LIRCD_TAG, text) for text in texts]
+
+
 def lircd_notice_lines(seed: int, start: dt.datetime, end: dt.datetime) -> List[Line]:
     """Return lircd's occasional client-connect lines (a few a day) between start and end."""
     rng = random.Random(seed)
     out: List[Line] = []
     at = start
     while at < end:
-        out += [
-            Line(at, LIRCD_TAG, "Notice: accepted new client on /var/run/lirc/lircd"),
-            Line(at, LIRCD_TAG, LIRCD_ERROR),
-            Line(at, LIRCD_TAG, "Warning: Failed to initialize hardware"),
-        ]
+        out += lircd_connect(at)
         at += dt.timedelta(seconds=rng.randint(3 * 3600, 9 * 3600))
     return out
 
 
 def lircd_flood(start: dt.datetime, seconds: int) -> List[Line]:
     """Return lircd's once-a-second error, as it logs while a client such as irexec stays connected."""
-    first = [Line(start, LIRCD_TAG, "Notice: accepted new client on /var/run/lirc/lircd")]
-    return first + [Line(start + dt.timedelta(seconds=s), LIRCD_TAG, LIRCD_ERROR) for s in range(seconds)]
+    return lircd_connect(start) + [Line(start + dt.timedelta(seconds=s), LIRCD_TAG, LIRCD_ERROR)
+                                   for s in range(1, seconds)]
 
 
 def merged(*streams: Iterable[Line]) -> List[Line]:

@@ -136,15 +136,19 @@ def _login(at: dt.datetime, rng: random.Random) -> List[Tuple[dt.datetime, str]]
 
 
 def _guess(at: dt.datetime, rng: random.Random) -> List[Tuple[dt.datetime, str]]:
-    """Return one password-guessing attempt from the internet."""
+    """Return one password-guessing attempt from the internet (line forms as captured from sshd + PAM)."""
     pid, port = rng.randint(3000, 30000), rng.randint(30000, 60000)
     ip = f"203.0.113.{rng.randint(2, 250)}"
     user = rng.choice(("admin", "ubnt", "test", "pi"))
+    s2 = at + dt.timedelta(seconds=2)
+    fail = f"sshd[{pid}]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={ip}"
     if user == "pi":
-        return [(at, f"sshd[{pid}]: Failed password for pi from {ip} port {port} ssh2")]
+        return [(at, f"{fail}  user=pi"), (s2, f"sshd[{pid}]: Failed password for pi from {ip} port {port} ssh2"),
+                (s2, f"sshd[{pid}]: Connection closed by authenticating user pi {ip} port {port} [preauth]")]
     return [(at, f"sshd[{pid}]: Invalid user {user} from {ip} port {port}"),
-            (at + dt.timedelta(seconds=2), f"sshd[{pid}]: Failed password for invalid user {user} from {ip} "
-                                           f"port {port} ssh2")]
+            (at, f"sshd[{pid}]: pam_unix(sshd:auth): check pass; user unknown"), (at, f"{fail} "),
+            (s2, f"sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2"),
+            (s2, f"sshd[{pid}]: Connection closed by invalid user {user} {ip} port {port} [preauth]")]
 
 
 def render_auth(events: Sequence[Tuple[dt.datetime, str]], hostname: str) -> str:

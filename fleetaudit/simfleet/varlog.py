@@ -37,34 +37,33 @@ def _free(logdir: Path, budget: Optional[int]) -> int:
 
 
 def write_until_full(path: Path, lines: Sequence[sg.Line], hostname: str, cap: Optional[int]) -> Tuple[int, bool]:
-    """Append lines until done, ENOSPC, or ``cap`` bytes; return (bytes written, filled up)."""
+    """Write the lines until done, ENOSPC, or ``cap`` bytes; return (bytes written, filled up).
+
+    A full disk or the cap cuts the file mid-line, as it does a syslog daemon's file.
+    """
+    data = _text(lines, hostname).encode()
+    capped = cap is not None and len(data) >= cap
+    if cap is not None:
+        data = data[:cap]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    written = 0
     try:
-        for line in lines:
-            data = sg.render(line, hostname).encode()
-            if cap is not None and written + len(data) > cap:
-                data = data[: cap - written]
-            written, full = _write_all(fd, data, written)
-            if full or (cap is not None and written >= cap):
-                return written, True
+        written, full = _write_all(fd, data)
     finally:
         os.close(fd)
-    return written, False
+    return written, full or capped
 
 
-def _write_all(fd: int, data: bytes, written: int) -> Tuple[int, bool]:
-    """Write ``data`` (short writes retried); return (new total, True if the disk is full)."""
+def _write_all(fd: int, data: bytes, chunk: int = 65536) -> Tuple[int, bool]:
+    """Write ``data`` in chunks (short writes retried); return (bytes written, True if the disk filled up)."""
     view = memoryview(data)
-    while view:
+    written = 0
+    while written < len(data):
         try:
-            n = os.write(fd, view)
+            written += os.write(fd, view[written:written + chunk])
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 return written, True
             raise
-        written += n
-        view = view[n:]
     return written, False
 
 

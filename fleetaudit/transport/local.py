@@ -2,10 +2,12 @@
 
 The collect script runs under the workstation's ``/bin/sh`` with ``FA_ROOT`` set to the tree, so every file
 source is read below it and nothing outside it is followed (symlinks are not read on a local host).
-What a directory cannot give: live state. Commands that describe a running system (``df``, ``ps``, ``uname``,
+What a directory cannot give: live state. Commands that describe a running system (``ps``, ``uname``,
 ``date``, ``systemctl``, ``journalctl``) are reported as ``missing`` with the reason "not available for a
 local (directory) host"; a few are answered from files (``hostname`` from etc/hostname, ``log_files``,
-``unit_links`` and ``unit_owners`` from the tree); see ``fleetaudit.collect.script.LOCAL_COMMANDS``.
+``unit_links`` and ``unit_owners`` from the tree), and ``df``/``df_inodes`` by the real ``df -P`` (``-i``) of
+``<root>/var/log`` and ``<root>`` (a mounted SD card's partitions), mount points shown as the host sees them;
+see ``fleetaudit.collect.script.LOCAL_COMMANDS``.
 """
 
 from __future__ import annotations

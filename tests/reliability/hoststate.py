@@ -11,13 +11,9 @@ from the machine. Access times are left out (reading a file may update them); ev
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import stat
 import subprocess
 import sys
-from pathlib import Path
 from typing import Dict, List, Tuple
 
 from fleetaudit.simfleet import SimFleet, SimHost
@@ -92,7 +88,3 @@ def differences(before: State, after: State) -> List[str]:
 def file_count(state: State) -> int:
     """Return how many regular files a state lists."""
     return sum(1 for entry in state.values() if entry[0] == "f")
-
-
-def _unused() -> Tuple[object, ...]:
-    return (hashlib, os, stat, Path)

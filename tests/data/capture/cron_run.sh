@@ -11,8 +11,8 @@ START="${START:-2020-09-01 03:30:00}"
 OUTNAME="${OUTNAME:-catchup}"
 CONTROLLER=$(readlink -f "$CONTROLLER"); CRONTAB_SYS=$(readlink -f "$CRONTAB_SYS")
 CRONTAB_PI=$(readlink -f "$CRONTAB_PI")
-export START OUTNAME CONTROLLER CRONTAB_SYS CRONTAB_PI CRON_ARGS
-CRON_ARGS="${CRON_ARGS:-}"
+export START OUTNAME CONTROLLER CRONTAB_SYS CRONTAB_PI CRON_ARGS CLOCKSTEP
+CRON_ARGS="${CRON_ARGS:-}"; CLOCKSTEP="${CLOCKSTEP:-0}"
 
 stage="${1:-outer}"
 if [ "$stage" = outer ]; then
@@ -49,6 +49,15 @@ if [ "$stage" = ns ]; then
   cp "$CRONTAB_SYS" "$T/cron.d/logtemp"; chmod 644 "$T/cron.d/logtemp"
   install_user_crontab pi "$CRONTAB_PI"
   : > "$T/var_local/logger/hold.lock"; chmod 666 "$T/var_local/logger/hold.lock"
+  if [ "$CLOCKSTEP" = 1 ]; then
+    # real-speed clock with an offset read from a file that the controller rewrites to step the clock
+    # (libfaketime re-reads FAKETIME_TIMESTAMP_FILE every second in every process)
+    echo "$(( $(date -d "$START" +%s) - $(date +%s) ))" > /var/local/faketime.rc
+    chmod 644 /var/local/faketime.rc
+    export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1
+    export FAKETIME_TIMESTAMP_FILE=/var/local/faketime.rc FAKETIME_CACHE_DURATION=1
+    exec "$0" faked "$T"
+  fi
   export FAKETIME_DONT_RESET=1
   exec faketime -m -f "@$START x60" "$0" faked "$T"
 fi

@@ -50,11 +50,12 @@ private_cron_dirs() {
 
 # faketime_env_to_etc_environment: jobs get the shared fake clock through pam_env
 faketime_env_to_etc_environment() {
+  local v
   {
     echo "LD_PRELOAD=$LD_PRELOAD"
-    echo "FAKETIME=\"$FAKETIME\""
-    echo "FAKETIME_SHARED=\"$FAKETIME_SHARED\""
-    echo "FAKETIME_DONT_RESET=1"
+    for v in FAKETIME FAKETIME_SHARED FAKETIME_DONT_RESET FAKETIME_TIMESTAMP_FILE FAKETIME_CACHE_DURATION; do
+      if [ -n "${!v:-}" ]; then echo "$v=\"${!v}\""; fi
+    done
   } > /etc/environment
   chmod 666 /dev/shm/*faketime* 2>/dev/null || true
 }

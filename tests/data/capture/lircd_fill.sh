@@ -42,7 +42,8 @@ O="$T/out"
 start_rsyslog "$T/rs.conf"
 lircd --nodaemon 2> "$T/lircd.stderr" &
 LIRCD=$!
-sleep 3
+for _ in $(seq 100); do [ -S /run/lirc/lircd ] && break; LD_PRELOAD= sleep 0.1; done
+LD_PRELOAD= sleep 1
 irexec /etc/lirc/irexec.lircrc > "$T/irexec.out" 2>&1 &
 IREXEC=$!
 # fill until /var/log has no space left (or CAP real seconds): poll with the real clock

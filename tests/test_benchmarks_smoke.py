@@ -1,0 +1,37 @@
+"""Smoke test: the benchmark script runs end to end on a 2-host fleet (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fleetaudit.simfleet import can_run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.fleet
+def test_benchmark_runs_on_two_hosts(tmp_path: Path) -> None:
+    """Run benchmarks/run.py --hosts 2 with the small trees and no Ansible; check the table and the JSON."""
+    ok, why = can_run()
+    if not ok:
+        pytest.skip(f"simulated fleet unavailable: {why}")
+    if not Path("/usr/bin/time").exists() or not shutil.which("tar"):
+        pytest.skip("GNU time or tar missing")
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/run.py"), "--hosts", "2", "--years", "0",
+                           "--ansible-max", "0", "--workdir", str(tmp_path / "work"), "--output", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "a: OpenSSH + tar" in proc.stdout and "c: fleetaudit run (first)" in proc.stdout
+    data = json.loads(out.read_text(encoding="utf-8"))
+    cases = {r["case"][0]: r for r in data["rows"]}
+    assert set(cases) == {"a", "c", "d"}
+    assert all(r["hosts"] == 2 and r["bytes_moved"] > 0 for r in cases.values())
+    assert set(data["fleet"]["ratios"]["2"]) == {"c/a", "d/c"}
+    assert data["machine"]["cores"]
