@@ -14,7 +14,7 @@ __all__ = ["analysis_case", "big_log_case", "fleet_case", "ratios"]
 
 
 def fleet_case(workdir: Path, sizes: Sequence[int], jobs: int, ansible_max: int, years: int,
-               rows: List[Result]) -> Dict[str, object]:
+               rows: List[Result], full_run_max: int = 10**6) -> Dict[str, object]:
     """Start the largest fleet once, measure every size on its first N hosts, stop the fleet."""
     fleet, info = start_fleet(workdir, max(sizes), years)
     print(f"fleet of {max(sizes)} hosts up in {info['start_s']} s, trees grown in {info['grow_s']} s", flush=True)
@@ -24,7 +24,8 @@ def fleet_case(workdir: Path, sizes: Sequence[int], jobs: int, ansible_max: int,
         names = list(fleet.hosts)
         ansible: Optional[Result] = None
         for n in sorted(sizes):
-            size_rows, ansible = one_size(fleet, names[:n], workdir / f"n{n}", jobs, ansible_max, ansible)
+            size_rows, ansible = one_size(fleet, names[:n], workdir / f"n{n}", jobs, ansible_max, ansible,
+                                          n <= full_run_max)
             rows += size_rows
             per_size[str(n)] = ratios(size_rows)
     finally:
@@ -33,8 +34,12 @@ def fleet_case(workdir: Path, sizes: Sequence[int], jobs: int, ansible_max: int,
 
 
 def one_size(fleet: object, names: Sequence[str], workdir: Path, jobs: int, ansible_max: int,
-             last_ansible: Optional[Result]) -> tuple[List[Result], Optional[Result]]:
-    """Measure the four cases on the named hosts; Ansible above ``ansible_max`` is extrapolated linearly."""
+             last_ansible: Optional[Result], full_run: bool = True) -> tuple[List[Result], Optional[Result]]:
+    """Measure the cases on the named hosts; Ansible above ``ansible_max`` is extrapolated linearly.
+
+    ``fleetaudit collect`` (e, f: the transfer alone) is always measured; ``fleetaudit run`` (c, d: collect plus
+    analysis and reports) only when ``full_run``.
+    """
     from fleetaudit.simfleet import SimFleet
 
     assert isinstance(fleet, SimFleet)
@@ -44,9 +49,15 @@ def one_size(fleet: object, names: Sequence[str], workdir: Path, jobs: int, ansi
     key, known = str(fleet.client_key_path), str(fleet.known_hosts_path)
     n = len(names)
     out = [_say(tar_floor(hosts, key, known, jobs))]
-    first, _ = fleetaudit_run("c: fleetaudit run (first)", inventory, workdir / "reports", jobs, workdir / "fa.log")
-    second, _ = fleetaudit_run("d: fleetaudit run (second)", inventory, workdir / "reports", jobs, workdir / "fa.log")
-    out += [_say(first), _say(second)]
+    for label, command, reports in (("fleetaudit collect", "collect", "collect-reports"),
+                                    ("fleetaudit run", "run", "reports")):
+        if command == "run" and not full_run:
+            continue
+        tags = ("e", "f") if command == "collect" else ("c", "d")
+        for tag, which in zip(tags, ("first", "second")):
+            row, _ = fleetaudit_run(f"{tag}: {label} ({which})", inventory, workdir / reports, jobs,
+                                    workdir / "fa.log", command=command)
+            out.append(_say(row))
     if n <= ansible_max:
         last_ansible = _say(ansible_run(hosts, key, known, jobs, workdir / "ansible"))
         out.append(last_ansible)
@@ -74,7 +85,9 @@ def ratios(rows: Sequence[Result]) -> Dict[str, object]:
     """Return c/a, b/c and d/c (wall, CPU and bytes) for one fleet size."""
     by = {r.case[0]: r for r in rows}
     out: Dict[str, object] = {}
-    for name, num, den in (("c/a", "c", "a"), ("b/c", "b", "c"), ("d/c", "d", "c")):
+    pairs = (("c/a", "c", "a"), ("b/c", "b", "c"), ("d/c", "d", "c"), ("e/a", "e", "a"), ("b/e", "b", "e"),
+             ("f/e", "f", "e"))
+    for name, num, den in pairs:
         if num in by and den in by:
             out[name] = {k: _ratio(getattr(by[num], attr), getattr(by[den], attr))
                          for k, attr in (("wall", "wall_s"), ("cpu", "cpu_s"), ("bytes", "bytes_moved"))}

@@ -80,10 +80,10 @@ def statuses(run: RunSnapshot) -> Dict[str, int]:
 
 
 def fleetaudit_run(case: str, inventory: Path, reports: Path, jobs: int, log: Path,
-                   extra_args: Sequence[str] = ()) -> Tuple[Result, Optional[RunSnapshot]]:
-    """Run ``fleetaudit run`` in a child process and return its row and the run it wrote."""
+                   extra_args: Sequence[str] = (), command: str = "run") -> Tuple[Result, Optional[RunSnapshot]]:
+    """Run ``fleetaudit run`` (or ``collect``) in a child process and return its row and the run it wrote."""
     before = set(run_dirs(reports))
-    argv = [sys.executable, "-c", CLI, "run", "-i", str(inventory), "--reports", str(reports), "--jobs", str(jobs),
+    argv = [sys.executable, "-c", CLI, command, "-i", str(inventory), "--reports", str(reports), "--jobs", str(jobs),
             *extra_args]
     with open(log, "ab") as out:
         usage = run_child(argv, stdout=out, stderr=out, env=dict(os.environ, TERM="dumb"))

@@ -14,6 +14,7 @@ import datetime as dt
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=8, help="parallelism for every tool (default 8)")
     ap.add_argument("--ansible-max", type=int, default=10,
                     help="largest fleet Ansible runs on; bigger sizes are extrapolated linearly (0: never)")
+    ap.add_argument("--full-run-max", type=int, default=10**6,
+                    help="largest fleet `fleetaudit run` is measured on (`fleetaudit collect` is always measured)")
     ap.add_argument("--years", type=int, default=1,
                     help="years of 5-minute logger rows per host (default 1; 0 keeps the simfleet's small trees)")
     ap.add_argument("--big-log", action="store_true", help="also run the 2 GB log host case")
@@ -102,9 +105,16 @@ def _version_lines(argv: List[str]) -> List[str]:
         return []
 
 
+def stoppable() -> None:
+    """Make SIGINT and SIGTERM unwind (so the simulated fleet is stopped), even when started in the background."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the chosen benchmarks, print the table and write the JSON."""
     args = parse_args(argv)
+    stoppable()
     sizes = [int(x) for x in args.hosts.split(",") if x.strip()]
     missing = missing_tools(args.ansible_max > 0, args.profile)
     if missing:
@@ -121,7 +131,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               "machine": machine(), "jobs": args.jobs, "workdir": str(workdir)}
     rows: List[Result] = []
     if sizes:
-        out["fleet"] = cases.fleet_case(workdir, sizes, args.jobs, args.ansible_max, args.years, rows)
+        out["fleet"] = cases.fleet_case(workdir, sizes, args.jobs, args.ansible_max, args.years, rows,
+                                        args.full_run_max)
+        out["rows"] = [r.as_dict() for r in rows]
+        write_json(out, Path(args.output))
     if args.big_log:
         out["big_log"] = cases.big_log_case(workdir, args.big_log_bytes, args.jobs)
     if args.analysis:

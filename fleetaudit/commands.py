@@ -9,7 +9,12 @@ import click
 
 from fleetaudit import workflow
 from fleetaudit.cli import (
-    EXIT_HELP, cli, collect_options, common_options, is_tty, report_options,
+    EXIT_HELP,
+    cli,
+    collect_options,
+    common_options,
+    is_tty,
+    report_options,
 )
 from fleetaudit.model import SEVERITIES
 
@@ -21,8 +26,7 @@ from fleetaudit.model import SEVERITIES
 @click.option("--keep", type=click.IntRange(1, 10000), default=30, show_default=True, help="Runs to keep.")
 @click.option("--notify", "notify_cmd", default=None,
               help="Shell command run with the summary on stdin when something new appears.")
-@click.pass_context
-def run(ctx: click.Context, **opts: object) -> int:
+def run(**opts: object) -> int:
     """Collect from every host, analyze, write the reports and print the fleet matrix."""
     return workflow.run_command(workflow.RunArgs.from_options(opts))
 

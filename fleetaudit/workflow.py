@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Iterator, Mapping, Optional, Sequence, Tuple
 
 import click
+from tabulate import tabulate
 
 from fleetaudit.cli import EXIT_HOST_FAILED, EXIT_OK, UserError, is_tty
 from fleetaudit.collect.engine import CollectOptions, collect
 from fleetaudit.collect.progress import make_progress
-from fleetaudit.history import History
+from fleetaudit.history import History, HistoryError, RunDiff, RunInfo
 from fleetaudit.inventory import InventoryError, load_inventory
 from fleetaudit.lock import LockHeld, RunLock
 from fleetaudit.model import FleetReport, Host, Inventory, RunSnapshot, severity_rank
@@ -27,6 +29,12 @@ from fleetaudit.snapshot import SnapshotError, read_run
 from fleetaudit.transport.base import ConnectOptions
 
 FAILED_STATUSES = ("unreachable", "auth_failed", "hostkey_unknown", "hostkey_changed", "timeout", "error")
+
+
+class WorkstationError(click.ClickException):
+    """The workstation side failed (reports directory full or read-only): exit status 2."""
+
+    exit_code = EXIT_HOST_FAILED
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,15 @@ def private_dir(path: str) -> None:
 
 
 def do_collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host]) -> RunSnapshot:
+    """Collect, turning a workstation-side write failure (disk full, read-only) into exit status 2."""
+    try:
+        return _collect(args, inventory, hosts)
+    except OSError as exc:
+        raise WorkstationError(f"{args.reports}: cannot write the snapshot ({exc.strerror or exc}); "
+                               "nothing of this run is marked complete, the previous run is left as it was") from exc
+
+
+def _collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host]) -> RunSnapshot:
     """Collect with a progress display on a terminal, plain lines with -v, silence otherwise."""
     options = collect_options(args, inventory)
     if not (args.tty or args.verbose):
@@ -158,12 +175,18 @@ def summary(report: FleetReport, run_dir: str) -> str:
     return text
 
 
-def record_history(report: FleetReport, run: RunSnapshot, reports: str) -> FleetReport:
-    """Mark findings new/ongoing/resolved against the previous run and record this one."""
+def mark_new(report: FleetReport, reports: str) -> FleetReport:
+    """Mark findings new/ongoing/resolved against the previous run (reads the history only)."""
     with History(os.path.join(reports, "history.db")) as history:
-        marked = history.mark(report)
-        history.record(marked, run)
-    return marked
+        if history.notice:
+            click.echo(f"fleetaudit: {history.notice}", err=True)
+        return history.mark(report)
+
+
+def record_run(report: FleetReport, run: RunSnapshot, reports: str) -> None:
+    """Record the run in the history (one transaction: a failure leaves the history as it was)."""
+    with History(os.path.join(reports, "history.db")) as history:
+        history.record(report, run)
 
 
 def new_things(report: FleetReport) -> bool:
@@ -172,26 +195,54 @@ def new_things(report: FleetReport) -> bool:
         h.status_note for h in report.hosts)
 
 
+def local_write_error(reports: str, exc: OSError) -> str:
+    """Return the one-line message for a failure to write on the workstation (full or read-only disk...)."""
+    where = exc.filename or reports
+    return (f"{where}: {exc.strerror or exc}; the run was not completed (earlier runs, 'latest' and the "
+            f"history are unchanged)")
+
+
 def run_command(args: RunArgs) -> int:
-    """`fleetaudit run`: collect, analyze, record, write reports, print, notify."""
+    """`fleetaudit run`: collect, analyze, write reports, record history, print, notify."""
     inventory = load(args.inventory)
     hosts = select(inventory, args.hosts)
-    private_dir(args.reports)
-    try:
-        with RunLock(args.reports):
-            run = do_collect(args, inventory, hosts)
-            report = record_history(analyze(run, inventory, args.fail_on), run, args.reports)
-            write_reports(report, run.directory)
+    with locked(args.reports):
+        run = do_collect(args, inventory, hosts)
+        try:
+            report = mark_new(analyze(run, inventory, args.fail_on), args.reports)
+            write_reports(report, run.directory)      # reports first: the history never names a run without one
+            record_run(report, run, args.reports)
             update_latest(args.reports)
             prune(args.reports, args.keep)
-    except LockHeld as exc:
-        raise UserError(str(exc)) from exc
+        except OSError as exc:
+            raise WorkstationError(f"{args.reports}: cannot write this run's report or history "
+                                   f"({exc.strerror or exc}); the previous run is left as it was") from exc
     emit(report, args, run.directory, explicit=args.fmt != "table")
     if args.notify_cmd and new_things(report):
         result = notify(args.notify_cmd, render_table(report, color=False))
         if not result.ok:
             click.echo(f"fleetaudit: --notify failed: {result.error}", err=True)
     return report.exit_status
+
+
+@contextlib.contextmanager
+def locked(reports: str) -> Iterator[None]:
+    """Hold the run lock on the reports directory; a held lock or an unwritable directory is exit 3."""
+    private_dir(reports)
+    try:
+        lock = RunLock(reports)
+        lock.acquire()
+    except LockHeld as exc:
+        raise UserError(str(exc)) from exc
+    except OSError as exc:
+        raise UserError(f"{reports}: cannot lock the reports directory ({exc.strerror or exc})") from exc
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo("fleetaudit: interrupted; this run is left incomplete and will not become latest", err=True)
+        raise
+    finally:
+        lock.release()
 
 
 def collect_command(args: RunArgs) -> int:
@@ -204,6 +255,8 @@ def collect_command(args: RunArgs) -> int:
             run = do_collect(args, inventory, hosts)
     except LockHeld as exc:
         raise UserError(str(exc)) from exc
+    except OSError as exc:
+        raise UserError(local_write_error(args.reports, exc)) from exc
     failed = [h for h in run.hosts if h.status in FAILED_STATUSES]
     click.echo(f"fleetaudit: snapshot {run.directory}: {len(run.hosts) - len(failed)} of {len(run.hosts)} hosts "
                f"collected")
@@ -227,22 +280,44 @@ def analyze_command(run_dir: str, inventory_path: Optional[str], fail_on: str, f
     return report.exit_status
 
 
+def format_runs(runs: Sequence[RunInfo]) -> str:
+    """Return the recorded runs as a table, oldest first."""
+    rows = [(r.run_id, r.started, f"{r.hosts_audited}/{r.hosts}", r.findings, "yes" if r.complete else "no")
+            for r in runs]
+    return tabulate(rows, headers=("run", "started", "audited", "findings", "complete"))
+
+
+def format_diff(delta: RunDiff) -> str:
+    """Return what changed between two runs, one line per item."""
+    out = [f"{delta.run_a} -> {delta.run_b}: {len(delta.new)} new, {len(delta.resolved)} resolved, "
+           f"{len(delta.host_changes)} host status changes"]
+    out += [f"  host {c.host}: {c.before} -> {c.after}" for c in delta.host_changes]
+    out += [f"  new      {f.host}: [{f.severity}] {f.check}: {clip(f.summary)}" for f in delta.new]
+    out += [f"  resolved {f.host}: [{f.severity}] {f.check}: {clip(f.summary)}" for f in delta.resolved]
+    return "\n".join(out)
+
+
+def clip(text: str, limit: int = 160) -> str:
+    """Return ``text`` cut to ``limit`` characters with a marker."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def history_command(reports: str) -> int:
     """`fleetaudit history`: list the recorded runs."""
     with History(os.path.join(reports, "history.db")) as history:
         runs = history.runs()
-    if not runs:
-        click.echo(f"no runs recorded in {reports}/history.db yet")
-    for info in runs:
-        click.echo(str(info.describe()) if hasattr(info, "describe") else str(info))
+    click.echo(format_runs(runs) if runs else f"no runs recorded in {reports}/history.db yet")
     return EXIT_OK
 
 
 def diff_command(reports: str, run_a: str, run_b: str) -> int:
     """`fleetaudit diff A B`: what changed between two runs."""
     with History(os.path.join(reports, "history.db")) as history:
-        delta = history.diff(run_a, run_b)
-    click.echo(delta.describe() if hasattr(delta, "describe") else str(delta))
+        try:
+            delta = history.diff(run_a, run_b)
+        except HistoryError as exc:
+            raise UserError(str(exc)) from exc
+    click.echo(format_diff(delta))
     return EXIT_OK
 
 

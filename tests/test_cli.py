@@ -17,11 +17,13 @@ from fleetaudit.lock import RunLock
 from fleetaudit.simfleet import SimFleet
 
 CLI = [sys.executable, "-c", "from fleetaudit.cli import main; main()"]
+REPO = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
 def fleetaudit(args: Sequence[str], cwd: Path, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a subprocess (no TTY) and return its result."""
-    return subprocess.run(CLI + list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(CLI + list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=ENV)
 
 
 def lines(text: str) -> List[str]:
@@ -130,7 +132,7 @@ def test_kill_9_mid_run_leaves_latest_on_the_previous_complete_run(sim_fleet: Si
     assert fleetaudit(args, tmp_path).returncode == 1
     before = os.readlink(tmp_path / "r" / "latest")
     proc = subprocess.Popen(CLI + args + ["--full"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list((tmp_path / "r").glob(".*.partial")):
         time.sleep(0.02)

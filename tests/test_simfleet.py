@@ -152,7 +152,8 @@ def test_inventory_and_known_hosts(sim_fleet: SimFleet) -> None:
     inventory = pytest.importorskip("fleetaudit.inventory")
     inv = inventory.load_inventory(str(sim_fleet.inventory_path))
     assert {h.name for h in inv.hosts} == set(sim_fleet.hosts)
-    assert set(inv.groups["softether_3bplus"]) == {"rasp3bprs1", "rasp3bprs2", "badkey", "changedkey"}
+    assert set(inv.groups["softether_3bplus"]) == {"rasp3bprs1", "rasp3bprs2"}
+    assert set(inv.groups["faults"]) == {"deadhost", "badkey", "changedkey", "tarpit"}
     entries = sim_fleet.known_hosts_path.read_text().splitlines()
     assert f"{sim_fleet.hosts['rasp3bprs1'].address} ssh-ed25519 " in entries[0] + " "
 

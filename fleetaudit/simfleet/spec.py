@@ -91,7 +91,7 @@ def default_fleet(net: str = DEFAULT_NET, port: int = 22) -> List[SimHostSpec]:
 
 def _kind_defaults(spec: SimHostSpec) -> SimHostSpec:
     """Return the spec with what its kind implies (fault hosts go to the "faults" group)."""
-    if spec.kind in ("deadhost", "tarpit"):
+    if spec.kind in ("deadhost", "tarpit", "badkey", "changedkey"):
         return replace(spec, groups=("faults",))
     return spec
 

@@ -36,12 +36,12 @@ def _t(day: int, hour: int, minute: int) -> dt.datetime:
 
 # 2020-09-01: rows up to 04:05, no row 04:10..05:00, eleven rows stamped 05:04.
 BURST_0901 = Burst(at=_t(1, 5, 4), gap_from=_t(1, 4, 10))
-# 2020-09-14: 03:00..04:00 run 1-4 minutes late (9 rows for 13 slots), nothing 04:05..04:38,
-# eleven rows stamped 04:39 (the 4 slots lost to the drift + the 7 slots of the gap).
+# 2020-09-14: the 03:00..03:40 runs drift 1-4 minutes late (one row per slot), nothing 03:45..04:38,
+# eleven rows stamped 04:39 (the 03:45..04:35 slots caught up), so the day still holds 288 rows.
 BURST_0914 = Burst(
-    at=_t(14, 4, 39), gap_from=_t(14, 4, 5), drift_from=_t(14, 3, 0),
-    drift=tuple(_t(14, h, m) for h, m in ((3, 1), (3, 7), (3, 13), (3, 19), (3, 24), (3, 33), (3, 44), (3, 53),
-                                          (4, 4))),
+    at=_t(14, 4, 39), gap_from=_t(14, 3, 45), drift_from=_t(14, 3, 0),
+    drift=tuple(_t(14, h, m) for h, m in ((3, 1), (3, 7), (3, 13), (3, 19), (3, 24), (3, 28), (3, 33), (3, 39),
+                                          (3, 44))),
 )
 INCIDENT_BURSTS: Tuple[Burst, ...] = (BURST_0901, BURST_0914)
 BURST_ROWS = 11
