@@ -51,3 +51,12 @@ def print_analysis(ana: Mapping[str, Any]) -> None:
 def write_json(out: Mapping[str, Any], path: Path) -> None:
     """Write the results as indented JSON."""
     path.write_text(json.dumps(out, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+
+
+def markdown_rows(out: Mapping[str, Any]) -> str:
+    """Return the fleet rows as a Markdown table (for BENCHMARKS.md)."""
+    lines = ["| case | hosts | wall s | CPU s | peak RSS MB | MiB moved | note |", "|---|---|---|---|---|---|---|"]
+    for r in out.get("rows", []):
+        lines.append(f"| {r['case']} | {r['hosts']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.1f} | "
+                     f"{r['bytes_moved'] / 2**20:.2f} | {r['note']} |")
+    return "\n".join(lines)

@@ -29,9 +29,10 @@ def test_benchmark_runs_on_two_hosts(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "a: OpenSSH + tar" in proc.stdout and "c: fleetaudit run (first)" in proc.stdout
+    assert "e: fleetaudit collect (first)" in proc.stdout
     data = json.loads(out.read_text(encoding="utf-8"))
     cases = {r["case"][0]: r for r in data["rows"]}
-    assert set(cases) == {"a", "c", "d"}
+    assert set(cases) == {"a", "c", "d", "e", "f"}
     assert all(r["hosts"] == 2 and r["bytes_moved"] > 0 for r in cases.values())
-    assert set(data["fleet"]["ratios"]["2"]) == {"c/a", "d/c"}
+    assert set(data["fleet"]["ratios"]["2"]) == {"c/a", "d/c", "e/a", "f/e"}
     assert data["machine"]["cores"]

@@ -363,3 +363,54 @@ def test_sim_fleet_of_20_hosts_with_8_jobs(tmp_path: Path, make_fleet: Callable[
     run = collect(inventory, inventory.hosts, str(tmp_path / "reports"), _fleet_options(fleet, tmp_path, jobs=8))
     assert len(run.hosts) == 20
     assert all(h.status == "ok" for h in run.hosts), [(h.host, h.reason) for h in run.hosts if h.status != "ok"]
+
+
+# --- symlinks are never followed by the host, and the Pi model comes from either device-tree path --------
+
+def test_directory_host_symlinked_hub_and_model_alternatives(tmp_path: Path, tree: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.log").write_text("not part of the tree\n")
+    (tree / "usr/local/vpnserver/security_log/EVIL").symlink_to(outside)
+    for rel in ("proc/device-tree/model", "sys/firmware/devicetree/base/model"):
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(f"Raspberry Pi 3 Model B Plus Rev 1.3 ({rel})\x00")
+    (snap,) = run_local(tmp_path, [local_host(tree)])
+    softether = snap.source("softether")
+    assert softether is not None and softether.status == "ok" and len(softether.files) == 2
+    assert f"skipped symlink /usr/local/vpnserver/security_log/EVIL -> {outside}" in softether.reason
+    model = snap.source("model")
+    assert model is not None and model.files == ("files/proc/device-tree/model",)   # the first path wins
+    assert snap.status == "ok", snap.reason
+
+
+@pytest.mark.fleet
+def test_sim_fleet_symlinks_are_reported_not_read(tmp_path: Path, sim_fleet: SimFleet) -> None:
+    from fleetaudit.inventory import load_inventory
+    from fleetaudit.parse import build_facts
+
+    host_tree = sim_fleet.hosts["rasp3bprs2"].tree
+    links = [(host_tree / "var/log/syslog.9", "/etc/shadow"),
+             (host_tree / "usr/local/vpnserver/security_log/EVIL", "/var/log")]
+    for link, target in links:
+        link.symlink_to(target)
+    try:
+        inventory = load_inventory(str(sim_fleet.inventory_path))
+        twin = [h for h in inventory.hosts if h.name == "rasp3bprs2"]
+        run = collect(inventory, twin, str(tmp_path / "reports"), _fleet_options(sim_fleet, tmp_path))
+    finally:
+        for link, _target in links:
+            link.unlink()
+    snap = read_run(run.directory).hosts[0]
+    assert snap.status == "ok", snap.reason                   # a skipped symlink is a note, not a failure
+    syslog, softether = snap.source("syslog"), snap.source("softether")
+    assert syslog is not None and syslog.status in ("ok", "truncated")
+    assert "skipped symlink /var/log/syslog.9 -> /etc/shadow" in syslog.reason
+    assert "files/var/log/syslog.9" not in syslog.files
+    assert softether is not None and softether.status == "ok" and softether.files
+    assert "skipped symlink /usr/local/vpnserver/security_log/EVIL -> /var/log" in softether.reason
+    assert not [f for f in softether.files if "/EVIL/" in f]
+    assert not list(Path(snap.directory).rglob("EVIL")) and not list(Path(snap.directory).rglob("syslog.9"))
+    model = snap.source("model")                             # no /proc/device-tree in the simulated hosts
+    assert model is not None and model.files == ("files/sys/firmware/devicetree/base/model",)
+    assert "Raspberry Pi" in build_facts(snap, twin[0]).system.model

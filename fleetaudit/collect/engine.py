@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Set, Tuple, Union
 
 import paramiko
 
@@ -44,25 +45,66 @@ class CollectOptions:
     run_id: Optional[str] = None           # default: new_run_id()
 
 
+class LiveTransports:
+    """The transports open right now, so that Ctrl-C can close every one of them at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: Set[AnyTransport] = set()
+        self.aborted = False
+
+    def add(self, transport: AnyTransport) -> None:
+        """Register a transport (closed at once when the run was already aborted)."""
+        with self._lock:
+            self._open.add(transport)
+            aborted = self.aborted
+        if aborted:
+            transport.close()
+
+    def discard(self, transport: AnyTransport) -> None:
+        """Forget a transport its worker has closed."""
+        with self._lock:
+            self._open.discard(transport)
+
+    def abort(self) -> None:
+        """Close every open transport (unblocking its worker) and refuse new ones."""
+        with self._lock:
+            self.aborted = True
+            live = list(self._open)
+        for transport in live:
+            transport.close()
+
+
 def collect(inventory: Inventory, hosts: Sequence[Host], reports_dir: str, options: CollectOptions,
             progress: Optional[ProgressSink] = None) -> RunSnapshot:
-    """Collect every host into ``reports_dir/<run-id>/`` and return the run as read back from disk."""
+    """Collect every host into ``reports_dir/<run-id>/`` and return the run as read back from disk.
+
+    On KeyboardInterrupt every connection is closed, hosts not started are cancelled, the run is left as
+    ``.<run-id>.partial`` (never complete) and the interrupt is re-raised without waiting for the hosts.
+    """
     writer = RunWriter(reports_dir, options.run_id or new_run_id(), inventory.path)
     jobs = max(1, options.jobs or min(8, len(hosts) or 1))
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="collect") as pool:
-        futures = [pool.submit(_guarded, inventory, host, writer, options, progress) for host in hosts]
-        snapshots = [f.result() for f in futures]
+    live = LiveTransports()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="collect")
+    try:
+        futures = [pool.submit(_guarded, inventory, host, writer, options, progress, live) for host in hosts]
+        snapshots: List[HostSnapshot] = [f.result() for f in futures]
+    except KeyboardInterrupt:
+        live.abort()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return writer.commit(snapshots)
 
 
 def _guarded(inventory: Inventory, host: Host, writer: RunWriter, options: CollectOptions,
-             progress: Optional[ProgressSink]) -> HostSnapshot:
+             progress: Optional[ProgressSink], live: Optional[LiveTransports] = None) -> HostSnapshot:
     """Collect one host; any unexpected failure becomes status ``error`` (the per-host boundary)."""
     started, t0 = utc_now(), time.monotonic()
     if progress is not None:
         progress.host_started(host.name)
     try:
-        snap = _collect_host(inventory, host, writer, options, progress)
+        snap = _collect_host(inventory, host, writer, options, progress, live or LiveTransports())
     except Exception as exc:  # per-host boundary: one broken host never stops the others
         snap = HostSnapshot(host=host.name, status="error", reason=f"internal error: {type(exc).__name__}: {exc}",
                             directory=os.path.join(writer.final, host.name), groups=host.groups)
@@ -80,26 +122,35 @@ def _known_hosts(inventory: Inventory, options: ConnectOptions) -> ConnectOption
     return replace(options, extra_known_hosts=options.extra_known_hosts + (path,))
 
 
-def open_transport(inventory: Inventory, host: Host, options: CollectOptions, deadline: float) -> AnyTransport:
-    """Return the transport for a host: its directory tree, or a verified SSH connection."""
+def open_transport(inventory: Inventory, host: Host, options: CollectOptions, deadline: float,
+                   live: Optional[LiveTransports] = None) -> AnyTransport:
+    """Return the transport for a host: its directory tree, or a verified SSH connection.
+
+    ``live`` registers the transport before it connects, so an abort also cuts a connection in progress.
+    """
     if host.path:
-        return LocalTransport(host.path)
-    return connect(host, _known_hosts(inventory, options.connect), deadline)
+        local = LocalTransport(host.path)
+        if live is not None:
+            live.add(local)
+        return local
+    return connect(host, _known_hosts(inventory, options.connect), deadline,
+                   register=live.add if live is not None else None)
 
 
 def _collect_host(inventory: Inventory, host: Host, writer: RunWriter, options: CollectOptions,
-                  progress: Optional[ProgressSink]) -> HostSnapshot:
+                  progress: Optional[ProgressSink], live: LiveTransports) -> HostSnapshot:
     """Connect, stream the host's script into its snapshot directory, and decide its status."""
     deadline = time.monotonic() + options.host_deadline
     host_writer = writer.host(host.name)
     try:
-        transport = open_transport(inventory, host, options, deadline)
+        transport = open_transport(inventory, host, options, deadline, live)
     except TransportError as exc:
         return _snapshot(host, host_writer, exc.status, exc.reason)
     try:
         return _stream_host(host, transport, host_writer, options, deadline, progress)
     finally:
         transport.close()
+        live.discard(transport)
 
 
 def _stream_host(host: Host, transport: AnyTransport, host_writer: HostWriter, options: CollectOptions,
@@ -136,24 +187,48 @@ def _consume(transport: AnyTransport, script: str, collector: HostCollector, dea
     try:
         stream = transport.open_stream(script)
     except _STREAM_ERRORS as exc:
-        return _cut_reason(exc, deadline, budget, "could not start the collect script")
+        return _cut_reason(exc, transport, deadline, budget, "could not start the collect script")
+    reader = FrameReader(stream, deadline)
     try:
-        collector.consume(FrameReader(stream, deadline))
+        collector.consume(reader)
+        code, err = stream.finish(max(deadline - time.monotonic(), 1.0))
     except (DeadlineExceeded, *_STREAM_ERRORS) as exc:
         stream.abort()
-        return _cut_reason(exc, deadline, budget, "the stream broke")
-    code, err = stream.finish(max(deadline - time.monotonic(), 1.0))
+        return "" if collector.ended else _cut_reason(exc, transport, deadline, budget, "the stream broke", reader)
     if collector.ended:
         return ""
+    if _past_deadline(transport, deadline):
+        return _deadline_reason(budget, reader)
+    if code is None or code < 0:
+        return f"connection lost after {reader.consumed} bytes (the host closed it before the end of the stream)"
     detail = err.decode("utf-8", "replace").strip().splitlines()[:1]
     return f"the collect script stopped early (exit {code}{': ' + detail[0] if detail else ''})"
 
 
-def _cut_reason(exc: BaseException, deadline: float, budget: float, what: str) -> str:
-    """Explain why a host's stream stopped: its deadline, or an error."""
-    if isinstance(exc, DeadlineExceeded) or time.monotonic() >= deadline - 0.05:
-        return f"stopped at its {budget:.0f} s host deadline"
-    return f"{what}: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+def _past_deadline(transport: AnyTransport, deadline: float) -> bool:
+    """Return True when the host's deadline has passed (the watchdog may have closed the connection)."""
+    return bool(getattr(transport, "expired", False)) or time.monotonic() >= deadline - 0.05
+
+
+def _deadline_reason(budget: float, reader: Optional[FrameReader]) -> str:
+    """Explain a cut at the host deadline: how long the host had been silent, or that it was still sending."""
+    if reader is None:
+        return f"no answer for {budget:.0f} s (host deadline)"
+    idle = time.monotonic() - reader.last_data
+    if idle >= 1.0:
+        return f"no answer for {idle:.0f} s (host deadline of {budget:.0f} s; {reader.consumed} bytes received)"
+    return f"still sending at its {budget:.0f} s host deadline ({reader.consumed} bytes received)"
+
+
+def _cut_reason(exc: BaseException, transport: AnyTransport, deadline: float, budget: float, what: str,
+                reader: Optional[FrameReader] = None) -> str:
+    """Explain why a host's stream stopped: its deadline, a lost connection, or an error."""
+    if isinstance(exc, DeadlineExceeded) or _past_deadline(transport, deadline):
+        return _deadline_reason(budget, reader)
+    text = " ".join(str(exc).split())[:300]
+    if reader is not None and (reader.eof or isinstance(exc, (EOFError, OSError, paramiko.SSHException))):
+        return f"connection lost after {reader.consumed} bytes ({type(exc).__name__}{': ' + text if text else ''})"
+    return f"{what}: {type(exc).__name__}: {text}"
 
 
 def _snapshot(host: Host, writer: HostWriter, status: str, reason: str,

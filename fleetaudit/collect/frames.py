@@ -35,6 +35,7 @@ class FrameReader:
         self.pos = 0
         self.eof = False
         self.consumed = 0          # bytes handed out so far (header lines + bodies)
+        self.last_data = time.monotonic()   # when the host last sent something
 
     def _fill(self) -> bool:
         """Read one more chunk; return False at end of stream."""
@@ -50,6 +51,7 @@ class FrameReader:
         if not chunk:
             self.eof = True
             return False
+        self.last_data = time.monotonic()
         if self.pos > len(self.buf) // 2:
             del self.buf[:self.pos]
             self.pos = 0

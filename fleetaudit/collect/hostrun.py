@@ -18,7 +18,7 @@ from fleetaudit.collect.frames import FrameReader, StreamError, fields
 from fleetaudit.collect.reuse import ReuseError, grown, header, pulled_state, recompressed, unchanged
 from fleetaudit.collect.sources import SourceSpec
 from fleetaudit.collect.state import FileState, HostState
-from fleetaudit.collect.status import command_status, source_status
+from fleetaudit.collect.status import command_status, source_status, with_notes
 from fleetaudit.model import SourceResult
 from fleetaudit.snapshot import AtomicFile, HostWriter, SnapshotError
 
@@ -41,6 +41,7 @@ class SourceAcc:
     missing: bool = False
     denied: List[str] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
+    skipped: List[str] = field(default_factory=list)    # symlinks matched by a glob, never read
     unavailable: str = ""
     command: Optional[Tuple[int, bytes, int]] = None   # exit code, stderr head, stdout bytes
     done: bool = False
@@ -103,13 +104,15 @@ class HostCollector:
             self._note(kind, f)
 
     def _note(self, kind: str, f: List[str]) -> None:
-        """Handle the one-line records: D, M, N, X."""
-        if len(f) < 2 or kind not in "DMNX":
+        """Handle the one-line records: D, L, M, N, X."""
+        if len(f) < 2 or kind not in "DLMNX":
             raise StreamError(f"unknown record {'/'.join(f)[:80]!r}")
         acc = self._acc(f[1])
         text = "\t".join(f[2:])
         if kind == "D":
             acc.denied.append(text)
+        elif kind == "L":
+            acc.skipped.append(_skipped(f))
         elif kind == "M":
             acc.missing = True
         elif kind == "N":
@@ -284,8 +287,10 @@ class HostCollector:
         """Decide one source's status and reason."""
         if acc.command is not None and acc.spec.kind == "command":
             return command_status(acc.command[0], acc.command[1], acc.truncated, acc.spec, self._sudo_hint())
-        return source_status(acc.files, acc.truncated, acc.missing, acc.denied, acc.errors, acc.unavailable,
-                             acc.command, self._sudo_hint())
+        missing = acc.missing or bool(acc.skipped)
+        status, reason = source_status(acc.files, acc.truncated, missing, acc.denied, acc.errors, acc.unavailable,
+                                       acc.command, self._sudo_hint())
+        return with_notes(status, reason, acc.skipped)
 
     def _sudo_hint(self) -> str:
         """Explain why root-only files may be unreadable."""
@@ -304,6 +309,12 @@ class HostCollector:
                 out.append(SourceResult(name=acc.spec.name, status=status, files=tuple(acc.files),
                                         bytes=acc.stored, reason=cut_reason))
         return tuple(out)
+
+
+def _skipped(f: List[str]) -> str:
+    """Return the note for a symlink the host skipped: ``skipped symlink <path> -> <target>``."""
+    target = f[3] if len(f) > 3 else ""
+    return f"skipped symlink {f[2]} -> {target or '?'}"
 
 
 def _json_object(text: str) -> Optional[Dict[str, Any]]:

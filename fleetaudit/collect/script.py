@@ -15,6 +15,8 @@ The script writes one framed stream on stdout. Every record starts with a header
   T name json                             the logger DB's row state (see ``remote_db``)
   I name ok n n 0 0 path                  only the logger DB rows added since the last run, as JSON lines
   D name path                             permission denied on this file or directory
+  L name path target                      a symlink matched by a glob (or a symlinked directory below the
+                                          glob's fixed part) was skipped, never read: a note, not an error
   M name                                  nothing matched (the source is missing)
   N name reason                           the source is not available for this kind of host
   X name reason                           an error for this source
@@ -51,36 +53,49 @@ LC_ALL=C
 export LC_ALL
 exec 4>&1
 fa_files() {
-	_s=$1 _cap=$2 _mode=$3 _known=$4
-	shift 4
+	_s=$1 _cap=$2 _mode=$3 _known=$4 _opt=$5
+	shift 5
 	_any= _seen=' '
 	for _g in "$@"; do
+		_pre=${_g%%[*?[]*}
+		_pre=$FA_ROOT${_pre%/*}/
 		for _f in $FA_ROOT$_g; do
 			if [ -e "$_f" ] || [ -L "$_f" ]; then
 				_any=1
-				fa_file "$_s" "$_cap" "$_mode" "$_f"
+				fa_safe "$_f" && fa_file "$_s" "$_cap" "$_mode" "$_f"
 			elif fa_dirck "$_s" "$_f"; then
 				_any=1
 			fi
 		done
+		case $_opt in *1*) [ -n "$_any" ] && break;; esac
 	done
 	[ -n "$_any" ] || printf '@FA\tM\t%s\n' "$_s"
 }
-fa_dirck() {
-	_d=${2%/*}
-	[ -n "$_d" ] && [ -d "$_d" ] || return 1
-	if [ -r "$_d" ] && [ -x "$_d" ]; then return 1; fi
-	printf '@FA\tD\t%s\t%s\n' "$1" "${_d#"$FA_ROOT"}"
+fa_link() {
+	_t=$(readlink -- "$1" 2>/dev/null | tr '\t\n' '  ')
+	printf '@FA\tL\t%s\t%s\t%s\n' "$_s" "${1#"$FA_ROOT"}" "$_t"
+}
+fa_safe() {
+	_r=${1#"$_pre"} _c=$_pre
+	while :; do
+		case $_r in */*) ;; *) break;; esac
+		_c=$_c${_r%%/*}
+		_r=${_r#*/}
+		if [ -L "$_c" ]; then fa_link "$_c"; return 1; fi
+		_c=$_c/
+	done
+	case $_opt in *L*) ;; *) if [ -L "$1" ]; then fa_link "$1"; return 1; fi;; esac
+	[ -n "$FA_LOCAL" ] || return 0
+	_c=$(realpath -- "$1" 2>/dev/null)
+	case $_c in "$FA_ROOT"/*) return 0;; esac
+	printf '@FA\tL\t%s\t%s\t%s\n' "$_s" "${1#"$FA_ROOT"}" "a directory outside the host tree"
+	return 1
 }
 fa_file() {
 	_p=${4#"$FA_ROOT"}
 	case $_p in
 	*"$FA_TAB"*|*"$FA_NL"*) printf '@FA\tX\t%s\ta file name with a tab or newline was skipped\n' "$1"; return 0;;
 	esac
-	if [ -n "$FA_LOCAL" ] && [ -L "$4" ]; then
-		printf '@FA\tX\t%s\t%s: symlinks are not followed on a local host\n' "$1" "$_p"
-		return 0
-	fi
 	[ -f "$4" ] || return 0
 	if [ ! -r "$4" ]; then
 		printf '@FA\tD\t%s\t%s\n' "$1" "$_p"
@@ -246,7 +261,8 @@ def _mode(spec: SourceSpec) -> str:
 
 def _files_call(spec: SourceSpec, host: Host, local: bool, known: str = "") -> str:
     """Return the call that streams a files source (through sudo -n for root-only sources)."""
-    args = _q(spec.name, spec.cap_bytes, _mode(spec), known, *spec.paths)
+    opts = ("1" if spec.first_match else "") + ("L" if spec.follow_links else "")
+    args = _q(spec.name, spec.cap_bytes, _mode(spec), known, opts, *spec.paths)
     if spec.root_only and host.sudo and not local:
         return (f'if [ -n "$FA_SUDO" ]; then sudo -n sh -c "$FA_LIB"\' fa_files "$@"\' fa {args}; '
                 f"else fa_files {args}; fi")

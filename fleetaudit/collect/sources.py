@@ -6,6 +6,15 @@ Snapshot layout (a contract between collect and parse), under ``reports/<run-id>
   cmd/<source name>.err                                  its stderr, when not empty
   logger/logger.db                                       the logger DB, a consistent SQLite copy (``kind="sqlite"``)
 Commands are constants; the only per-host values (paths from the inventory) are inserted with shlex.quote.
+
+Symlinks: the host never follows a symlink that a glob matched, nor a symlinked directory below a glob's fixed
+part (``security_log/<HUB>`` being a link), so ``/var/log/syslog.9 -> /etc/shadow`` is not read. It is
+reported as a note in the source's reason ("skipped symlink /var/log/syslog.9 -> /etc/shadow") and does not
+change the source's status (a source that matched only symlinks is ``missing``): skipping it is the audit
+working, not the host failing. The fixed part of a declared path is trusted (``/lib -> usr/lib`` on merged-usr
+hosts, ``/proc/device-tree -> /sys/firmware/devicetree/base`` on a Pi); ``follow_links`` lets a fixed system
+file that distributions ship as a symlink (``/etc/os-release``) be read. On a directory host every path must
+also resolve inside the tree.
 """
 
 from __future__ import annotations
@@ -33,13 +42,17 @@ class SourceSpec:
     optional: bool = True             # a missing optional source is status "missing", not a host failure
     root_only: bool = False           # use `sudo -n` when the host has sudo: true
     log: bool = False                 # a growing log: pulled newest-first up to the cap, incremental later
+    first_match: bool = False         # paths are alternatives: only the first glob that matches is pulled
+    follow_links: bool = False        # a matched path may itself be a symlink (only for fixed system files)
 
 
 _BASE: Tuple[SourceSpec, ...] = (
     SourceSpec("hostname", "command", "host name", command="hostname", optional=False, cap_bytes=4 * KB),
-    SourceSpec("os_release", "files", "OS release", paths=("/etc/os-release",), cap_bytes=64 * KB),
+    SourceSpec("os_release", "files", "OS release", paths=("/etc/os-release",), cap_bytes=64 * KB,
+               follow_links=True),          # Debian ships /etc/os-release -> ../usr/lib/os-release
     SourceSpec("kernel", "command", "kernel", command="uname -srvm", cap_bytes=4 * KB),
-    SourceSpec("model", "files", "Pi model", paths=("/proc/device-tree/model",), cap_bytes=4 * KB),
+    SourceSpec("model", "files", "Pi model", cap_bytes=4 * KB, first_match=True,
+               paths=("/proc/device-tree/model", "/sys/firmware/devicetree/base/model")),
     SourceSpec("uptime", "files", "uptime", paths=("/proc/uptime",), cap_bytes=4 * KB),
     SourceSpec("clock", "command", "host clock and UTC offset",
                command="date '+%Y-%m-%dT%H:%M:%S%z'", cap_bytes=4 * KB),

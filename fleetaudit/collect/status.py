@@ -66,6 +66,21 @@ def source_status(files: Sequence[str], truncated: bool, missing: bool, denied: 
     return "error", "the host sent nothing for this source"
 
 
+def with_notes(status: str, reason: str, skipped: Sequence[str]) -> Tuple[str, str]:
+    """Add the skipped-symlink notes to a source's reason; they never change its status.
+
+    A symlink matched by a log glob (``/var/log/syslog.9 -> /etc/shadow``) is not read: that is the audit doing
+    its job, not a failure of the host, so the source keeps its status and the reason says what was skipped.
+    A source that matched nothing but symlinks is ``missing`` (nothing was pulled) with the same note.
+    """
+    if not skipped:
+        return status, reason
+    shown = "; ".join(skipped[:5]) + (f"; and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+    if reason == "not present on the host":
+        reason = ""
+    return status, "; ".join(part for part in (reason, shown) if part)[:500]
+
+
 def host_status(results: Iterable[SourceResult], specs: Sequence[SourceSpec]) -> Tuple[str, str]:
     """Return ok or partial (with a reason naming the failed sources) for a host that answered."""
     required = {s.name for s in specs if not s.optional}

@@ -51,9 +51,15 @@ class _Run:
 def _system(snap: HostSnapshot) -> SystemInfo:
     """Read the identity sources."""
     return system_info(cmd_text(snap, "hostname") or "", file_text(snap, "/etc/os-release") or "",
-                       cmd_text(snap, "kernel") or "", file_text(snap, "/proc/device-tree/model") or "",
+                       cmd_text(snap, "kernel") or "", _model_text(snap),
                        file_text(snap, "/proc/uptime") or "", cmd_text(snap, "clock") or "",
                        file_text(snap, "/sys/class/thermal/thermal_zone0/temp") or "")
+
+
+def _model_text(snap: HostSnapshot) -> str:
+    """Return the Pi model from whichever device-tree file the host sent (/proc/device-tree preferred)."""
+    return (file_text(snap, "/proc/device-tree/model") or file_text(snap, "/sys/firmware/devicetree/base/model")
+            or "")
 
 
 def _reference(snap: HostSnapshot, system: SystemInfo, files: Sequence[FileRef]) -> Optional[dt.datetime]:

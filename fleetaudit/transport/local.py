@@ -12,12 +12,13 @@ see ``fleetaudit.collect.script.LOCAL_COMMANDS``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
 import subprocess
 import time
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from fleetaudit.transport.base import ByteStream, CommandResult, TransportError, read_all
 
@@ -48,9 +49,10 @@ class ProcessStream:
         return code, self.proc.stderr.read(65536)
 
     def abort(self) -> None:
-        """Kill the process and reap it."""
+        """Kill the process and reap it; safe to call twice."""
         if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):    # it ended between poll() and killpg()
+                os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
@@ -66,13 +68,16 @@ class LocalTransport:
         if not os.path.isdir(root_dir):
             raise TransportError("unreachable", f"{root_dir}: not a directory")
         self.root = os.path.realpath(root_dir)
+        self.streams: List[ProcessStream] = []
 
     def open_stream(self, script: str) -> ByteStream:
         """Run ``script`` with ``/bin/sh`` in the tree; return its stdout."""
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "FA_ROOT": self.root}
         proc = subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=self.root, env=env, start_new_session=True)
-        return ProcessStream(proc)
+        stream = ProcessStream(proc)
+        self.streams.append(stream)
+        return stream
 
     def run(self, command: str, timeout: float, max_bytes: int) -> CommandResult:
         """Run one command in the tree (``$FA_ROOT`` is the tree); return capped stdout and the exit code."""
@@ -87,4 +92,7 @@ class LocalTransport:
         return CommandResult(out, err, code, truncated=truncated, timed_out=code is None)
 
     def close(self) -> None:
-        """Nothing to close for a directory."""
+        """Kill any script still running in the tree (a directory itself needs no closing); safe to call twice."""
+        for stream in self.streams:
+            stream.abort()
+        self.streams = []

@@ -12,7 +12,7 @@ import shlex
 import socket
 import threading
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import paramiko
 from fabric import Config, Connection
@@ -23,6 +23,9 @@ from fleetaudit.transport.hostkeys import UnknownHostKey, VerifyingPolicy, chang
 
 # paramiko logs a traceback for every failed handshake; the failure is reported as a host status instead.
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
+
+_CLOSE_ERRORS = (EOFError, OSError, paramiko.SSHException)
 
 
 class ChannelStream:
@@ -53,8 +56,11 @@ class ChannelStream:
         return out[:65536]
 
     def abort(self) -> None:
-        """Close the channel."""
-        self.channel.close()
+        """Close the channel; a connection that is already dead (reset, closed at the deadline) is fine."""
+        try:
+            self.channel.close()
+        except _CLOSE_ERRORS as exc:
+            logging.getLogger(__name__).debug("closing a dead channel: %s", exc)
 
 
 class SSHTransport:
@@ -122,11 +128,14 @@ class SSHTransport:
 
     def _close_conn(self) -> None:
         """Close the client (also mid-handshake, which Fabric's close() skips) and its gateway, if any."""
-        self.conn.client.close()
-        self.conn.close()
-        gateway = self.conn.gateway
-        if isinstance(gateway, Connection):
-            gateway.close()
+        try:
+            self.conn.client.close()
+            self.conn.close()
+            gateway = self.conn.gateway
+            if isinstance(gateway, Connection):
+                gateway.close()
+        except _CLOSE_ERRORS as exc:   # closing a connection that already died
+            logging.getLogger(__name__).debug("closing a dead connection: %s", exc)
 
     def close(self) -> None:
         """Stop the watchdog and close the connection; safe to call twice."""
@@ -217,10 +226,12 @@ def _gateway(jump: Optional[str], host: Host, options: ConnectOptions) -> Option
     return _connection(target, hop.user, port, host, options, None)
 
 
-def connect(host: Host, options: ConnectOptions, deadline: Optional[float] = None) -> SSHTransport:
+def connect(host: Host, options: ConnectOptions, deadline: Optional[float] = None,
+            register: Optional[Callable[[SSHTransport], None]] = None) -> SSHTransport:
     """Open a verified SSH connection to ``host``; raise TransportError(status, reason) on failure.
 
     ``deadline`` is a ``time.monotonic()`` instant after which the connection is closed, whatever it is doing.
+    ``register`` is called with the transport before it connects (so that Ctrl-C can close it mid-handshake).
     """
     resolved = _resolved(host, options)
     target = resolved.address or resolved.name
@@ -230,5 +241,7 @@ def connect(host: Host, options: ConnectOptions, deadline: Optional[float] = Non
     except (ValueError, OSError, paramiko.SSHException) as exc:
         raise TransportError("error", f"{host.name}: bad connection settings ({_text(exc)})") from exc
     transport = SSHTransport(conn, f"{target}:{resolved.port}", deadline)
+    if register is not None:
+        register(transport)
     transport.open()
     return transport
