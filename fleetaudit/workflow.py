@@ -111,8 +111,7 @@ def do_collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host]) -> Ru
     try:
         return _collect(args, inventory, hosts)
     except OSError as exc:
-        raise WorkstationError(f"{args.reports}: cannot write the snapshot ({exc.strerror or exc}); "
-                               "nothing of this run is marked complete, the previous run is left as it was") from exc
+        raise WorkstationError(local_write_error(args.reports, exc)) from exc
 
 
 def _collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host]) -> RunSnapshot:
@@ -215,8 +214,7 @@ def run_command(args: RunArgs) -> int:
             update_latest(args.reports)
             prune(args.reports, args.keep)
         except OSError as exc:
-            raise WorkstationError(f"{args.reports}: cannot write this run's report or history "
-                                   f"({exc.strerror or exc}); the previous run is left as it was") from exc
+            raise WorkstationError(local_write_error(args.reports, exc)) from exc
     emit(report, args, run.directory, explicit=args.fmt != "table")
     if args.notify_cmd and new_things(report):
         result = notify(args.notify_cmd, render_table(report, color=False))
@@ -235,7 +233,7 @@ def locked(reports: str) -> Iterator[None]:
     except LockHeld as exc:
         raise UserError(str(exc)) from exc
     except OSError as exc:
-        raise UserError(f"{reports}: cannot lock the reports directory ({exc.strerror or exc})") from exc
+        raise UserError(local_write_error(reports, exc)) from exc
     try:
         yield
     except KeyboardInterrupt:
@@ -249,14 +247,8 @@ def collect_command(args: RunArgs) -> int:
     """`fleetaudit collect`: only the snapshot; exit 2 when a host could not be audited."""
     inventory = load(args.inventory)
     hosts = select(inventory, args.hosts)
-    private_dir(args.reports)
-    try:
-        with RunLock(args.reports):
-            run = do_collect(args, inventory, hosts)
-    except LockHeld as exc:
-        raise UserError(str(exc)) from exc
-    except OSError as exc:
-        raise UserError(local_write_error(args.reports, exc)) from exc
+    with locked(args.reports):
+        run = do_collect(args, inventory, hosts)
     failed = [h for h in run.hosts if h.status in FAILED_STATUSES]
     click.echo(f"fleetaudit: snapshot {run.directory}: {len(run.hosts) - len(failed)} of {len(run.hosts)} hosts "
                f"collected")

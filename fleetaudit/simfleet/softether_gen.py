@@ -113,7 +113,9 @@ def server_lines(seed: int, unclean_starts: Sequence[dt.datetime], clean_restart
                  end: dt.datetime) -> List[VpnLine]:
     """Return the server log for the period: daily sessions, failed logins, starts and restarts."""
     rng = random.Random(seed)
-    out: List[VpnLine] = []
+    boot = PERIOD_START - dt.timedelta(hours=20)          # the server was up before the period began
+    out: List[VpnLine] = start_lines(boot) + session_lines(boot + dt.timedelta(hours=21, minutes=17), 3, "alice",
+                                                           "192.168.1.23", 51234, 40)
     cid = 10
     for day in range(PERIOD_DAYS):
         base = PERIOD_START + dt.timedelta(days=day)
