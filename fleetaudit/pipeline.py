@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+from concurrent.futures import ProcessPoolExecutor
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from fleetaudit.compare import AUDITED, compare
@@ -130,6 +132,21 @@ def assemble(run: RunSnapshot, hosts: Mapping[str, Host], facts: Mapping[str, Ho
                        exit_status=exit_status(reports, fail_on))
 
 
+def all_facts(snaps: Sequence[HostSnapshot], hosts: Mapping[str, Host]) -> Dict[str, HostFacts]:
+    """Build every audited host's facts, in parallel processes when there are several hosts and cores.
+
+    Parsing is CPU-bound pure Python, so threads would not help; each host's facts are independent.
+    """
+    from fleetaudit.parse import build_facts
+
+    workers = min(len(snaps), os.cpu_count() or 1)
+    if workers < 2 or len(snaps) < 3:
+        return {s.host: build_facts(s, hosts[s.host]) for s in snaps}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        built = pool.map(build_facts, snaps, [hosts[s.host] for s in snaps])
+        return {s.host: f for s, f in zip(snaps, built)}
+
+
 def analyze(run: RunSnapshot, inventory: Optional[Inventory], fail_on: str = "warning",
             now: Optional[dt.datetime] = None, generated_at: Optional[str] = None) -> FleetReport:
     """Parse every audited host's snapshot, run the checks with its group peers, and assemble the report.
@@ -139,10 +156,9 @@ def analyze(run: RunSnapshot, inventory: Optional[Inventory], fail_on: str = "wa
     audited period from the facts); ``generated_at`` pins the report timestamp (tests, golden files).
     """
     from fleetaudit.checks import CheckContext, run_checks
-    from fleetaudit.parse import build_facts
 
     hosts = {s.host: resolve_host(s, inventory) for s in run.hosts}
-    facts = {s.host: build_facts(s, hosts[s.host]) for s in run.hosts if s.status in AUDITED}
+    facts = all_facts([s for s in run.hosts if s.status in AUDITED], hosts)
     groups = group_map(run, inventory)
     findings: Dict[str, Tuple[Finding, ...]] = {}
     for name, host_facts in facts.items():

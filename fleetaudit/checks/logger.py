@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional, Tuple
 
-from fleetaudit.facts import HostFacts
+from fleetaudit.facts import HostFacts, LoggerData
 from fleetaudit.model import Finding
 
 from .common import iso_minute, make, plural
@@ -12,12 +12,25 @@ from .logger_cause import burst_cause
 from .logger_slots import SlotAnalysis, analyze
 from .registry import CheckContext, check
 
+_RECENT: List[Tuple[LoggerData, Optional[int], Optional[SlotAnalysis]]] = []
+
 
 def slot_analysis(facts: HostFacts, ctx: CheckContext) -> Optional[SlotAnalysis]:
-    """Analyse the host's logger rows with the inventory's interval when it gives one."""
-    if facts.logger is None or not facts.logger.rows:
+    """Analyse the host's logger rows with the inventory's interval when it gives one.
+
+    The four logger checks share one analysis per host: the last few results are kept by the identity of the
+    (immutable) logger data, so a year of rows is walked once, not four times.
+    """
+    data, interval = facts.logger, ctx.host.logger.interval_minutes
+    if data is None or not data.rows:
         return None
-    return analyze(facts.logger, ctx.host.logger.interval_minutes)
+    for seen, seen_interval, result in _RECENT:
+        if seen is data and seen_interval == interval:
+            return result
+    result = analyze(data, interval)
+    _RECENT.insert(0, (data, interval, result))
+    del _RECENT[4:]
+    return result
 
 
 @check("logger.burst", description="Several logger rows share one timestamp after a gap: missed runs ran at once.",

@@ -75,7 +75,8 @@ def _draw(fig: Figure, host: HostReport) -> None:
     ax = fig.add_subplot(1, 1, 1)
     times = [_when(t) for t, _ in host.temperatures]
     points = [(t, v) for t, (_, v) in zip(times, host.temperatures) if t is not None]
-    ax.plot([_x(p[0]) for p in points], [p[1] for p in points], color="#1f5fa8", linewidth=0.8, label="SoC °C")
+    xs = mdates.date2num([p[0] for p in points]) if points else []  # type: ignore[no-untyped-call]
+    ax.plot(xs, [p[1] for p in points], color="#1f5fa8", linewidth=0.8, label="SoC °C")
     for start, end in gaps(host):
         ax.axvspan(_x(start), _x(end), color="#999999", alpha=0.35, linewidth=0)
     for start, end in incident_spans(host):
