@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
-from fleetaudit.facts import HostFacts
+from fleetaudit.facts import HostFacts, ReadStats
 from fleetaudit.model import Finding
 
 from .common import make
@@ -50,7 +50,7 @@ def severity(name: str) -> str:
 
 
 @check("source.unavailable", description="A source could not be read from the host (missing, denied, timed out...).",
-       evidence=("source", "status", "reason"), needs=("source_status", "source_reason", "logger"))
+       evidence=("source", "status", "reason"), needs=("source_status", "source_reason", "logger", "read_stats"))
 def unavailable(facts: HostFacts, ctx: CheckContext) -> Iterator[Finding]:
     """Report each source whose status is not readable, except where its absence is normal."""
     for name, status in sorted(facts.source_status.items()):
@@ -62,6 +62,30 @@ def unavailable(facts: HostFacts, ctx: CheckContext) -> Iterator[Finding]:
         yield make(facts, "source.unavailable", severity(name), summary,
                    {"source": name, "status": status, "reason": reason}, key=name)
     yield from _logger_error(facts)
+    yield from _damaged(facts)
+
+
+def damage(stats: ReadStats) -> List[str]:
+    """Return what could not be read in one source, one phrase per kind of damage."""
+    parts = [f"{n} {what}" for n, what in ((stats.undecodable_lines, "lines of invalid UTF-8"),
+                                             (stats.nul_lines, "lines with NUL bytes"),
+                                             (stats.oversized_lines, "over-long lines clipped")) if n]
+    parts += [f"truncated gzip {name}" for name in stats.truncated_gzip]
+    return parts + list(stats.errors)
+
+
+def _damaged(facts: HostFacts) -> Iterator[Finding]:
+    """Report sources that were read but held bytes the parsers had to skip or repair (counted, not guessed)."""
+    for stats in facts.read_stats:
+        parts = damage(stats)
+        if not parts:
+            continue
+        reason = "; ".join(parts[:6]) + (f"; and {len(parts) - 6} more" if len(parts) > 6 else "")
+        summary = (f"The {stats.source} source was read but part of it is damaged ({reason}); findings from it may "
+                   "miss what those bytes held.")
+        severity = "warning" if stats.truncated_gzip or stats.errors else "info"
+        yield make(facts, "source.unavailable", severity, summary,
+                   {"source": stats.source, "status": "damaged", "reason": reason}, key=f"{stats.source}:damaged")
 
 
 def _hint(status: str) -> str:
