@@ -9,7 +9,7 @@ from typing import Any, Dict, Iterator, Tuple
 
 import yaml
 
-from fleetaudit.simfleet import SimFleet, build_tree, can_run, default_fleet
+from fleetaudit.simfleet import SimFleet, build_tree, can_run, default_fleet, free_net, with_net
 
 
 def _local_inventory(workdir: Path) -> Path:
@@ -43,7 +43,7 @@ def demo_inventory(workdir: Path, force_local: bool) -> Iterator[Tuple[Path, str
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     ok, why = can_run()
     if ok and not force_local:
-        with SimFleet(workdir / "ssh") as fleet:
+        with SimFleet(workdir / "ssh", with_net(default_fleet(), free_net())) as fleet:
             note = (f"fleetaudit demo: started {len(fleet.hosts)} simulated Pis, each a real sshd on 127.x "
                     f"(inventory {fleet.inventory_path})")
             yield fleet.inventory_path, note

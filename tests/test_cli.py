@@ -155,3 +155,33 @@ def test_collect_twenty_hosts_with_progress_lines(make_fleet: object, tmp_path: 
     assert "20 of 20 hosts collected" in result.stdout
     progress = [line for line in result.stderr.splitlines() if ": ok" in line]
     assert len(progress) == 20, result.stderr
+
+
+def test_demo_twice_marks_findings_ongoing(tmp_path: Path) -> None:
+    first = fleetaudit(["demo", "--local"], tmp_path)
+    second = fleetaudit(["demo", "--local"], tmp_path)
+    assert first.returncode == second.returncode == 1, second.stderr
+    assert " 0 new" not in first.stdout and " 0 new" in second.stdout, second.stdout
+    report = json.loads((tmp_path / "reports" / "latest" / "report.json").read_text(encoding="utf-8"))
+    assert {f["status"] for h in report["hosts"] for f in h["findings"]} == {"ongoing"}
+
+
+@pytest.mark.fleet
+def test_notify_runs_only_when_something_is_new(sim_fleet: SimFleet, tmp_path: Path) -> None:
+    inv = str(sim_fleet.inventory_path)
+    args = ["run", "-i", inv, "--hosts", "rasp3bprs2", "--reports", "r", "--notify", "cat >> notified.txt"]
+    assert fleetaudit(args, tmp_path).returncode == 1
+    text = (tmp_path / "notified.txt").read_text(encoding="utf-8")
+    assert "rasp3bprs2" in text and "vpn.user_auth_failed" in text
+    assert fleetaudit(args, tmp_path).returncode == 1          # nothing new the second night: no notification
+    assert (tmp_path / "notified.txt").read_text(encoding="utf-8") == text
+
+
+@pytest.mark.fleet
+def test_progress_display_on_a_terminal(sim_fleet: SimFleet, tmp_path: Path) -> None:
+    command = " ".join(CLI[:2] + [f"'{CLI[2]}'", "collect", "-i", str(sim_fleet.inventory_path), "--hosts",
+                                  "rasp3bprs1,rasp3bprs2", "--reports", "r"])
+    result = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120, env={**ENV, "TERM": "xterm", "COLUMNS": "120"})
+    assert result.returncode == 0, result.stdout
+    assert "rasp3bprs1: ok" in result.stdout and "━" in result.stdout     # rich's bar, drawn on the pty

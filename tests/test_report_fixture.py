@@ -237,6 +237,8 @@ REGEN_ENV = "FLEETAUDIT_REGEN_GOLDEN"
 def check_golden(name: str, text: str) -> None:
     """Compare text with tests/golden/<name>; rewrite the file instead when FLEETAUDIT_REGEN_GOLDEN=1."""
     path = GOLDEN_DIR / name
+    if not path.exists() and os.environ.get("CI") == "true":
+        raise AssertionError(f"golden file {path} is missing: make it with {REGEN_ENV}=1 and commit it")
     if os.environ.get(REGEN_ENV) == "1" or not path.exists():
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8"), f"{name} changed; rerun with {REGEN_ENV}=1 if intended"

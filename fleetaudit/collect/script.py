@@ -272,7 +272,7 @@ def _files_call(spec: SourceSpec, host: Host, local: bool, known: str = "") -> s
 def _command_call(spec: SourceSpec, host: Host, local: bool, timeout: int) -> str:
     """Return the call that runs a command source, or marks it unavailable on a local host."""
     command = spec.command
-    if local:
+    if local and not spec.rooted:
         if spec.name not in LOCAL_COMMANDS:
             return "printf '@FA\\tN\\t%s\\t%s\\n' " + _q(spec.name, _NA)
         command = LOCAL_COMMANDS[spec.name]

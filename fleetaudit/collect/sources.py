@@ -105,21 +105,25 @@ _BASE: Tuple[SourceSpec, ...] = (
 )
 
 
-# Host-side summary of the system log (source ``log_summary``), for a log over its cap. Decision: when ANY
-# syslog/messages file (the syslog source's globs, compressed size for a .gz) is larger than the cap, EVERY
-# such file is summarised, so the counts describe exactly the files the syslog source pulled and the
-# workstation never mixes host counts with tail counts; when none is over the cap it prints one ``N`` line.
-# Files are filtered like the files source does: regular, readable, not a symlink, no tab/newline in the
-# name, each inode once, and inside the tree on a directory host. A plain file is read up to the size stated
-# in its header (``head -c``), a gzip file (by magic, as the parser decides) through ``gzip -dc``; nothing
-# is written. The awk is POSIX (mawk, busybox): per program it keeps lines, bytes (length + 1), first and
-# last stamp text with the number of Dec->Jan rollovers before each (the parser's year rule), one sample
-# clipped to 200 bytes. Output (TSV):
-#   N  reason                                        no file over the cap: nothing summarised
-#   F  path  size  inode                             a file begins
-#   P  program lines bytes firstroll first lastroll last sample
-#   T  lines bytes dated undated overflow_lines overflow_bytes first_month rolls bumped last_trad last_trad_roll
-# A file is complete only with its T row; at most 1000 programs per file (more are counted as overflow).
+# Host-side summary of the system log (source ``log_summary``), for a log over its cap. Decision: when ANY file
+# of the family the parser reads (syslog and its rotations, else messages and its rotations; compressed size
+# for a .gz, as the files source compares) is larger than the cap, EVERY file of that family is summarised,
+# so the counts describe exactly the files the syslog source pulled and the workstation never mixes host
+# counts with tail counts; when none is over the cap the host prints one ``N`` line and counts nothing.
+# Files are filtered as the files source does (regular, readable, not a symlink, no tab/newline in the name,
+# each inode once, inside the tree on a directory host) and fed oldest first in the parser's rotation order
+# to ONE awk, so its stamp cache and Dec->Jan year tracker run over the same line sequence as
+# ``parse.stamps.LineDater``: a plain file up to the size in its header (``head -c``), a gzip file (by magic,
+# as the parser decides) through ``gzip -dc``. Each file is preceded by a marker line holding a random nonce
+# (a log line cannot forge it); nothing is written on the host. The awk is POSIX (mawk, busybox). Output:
+#   N  reason                                       no file over the cap: nothing summarised
+#   F  path  size  inode                            a file begins
+#   P  program lines bytes firstroll first lastroll last sample       one per program of that file
+#   T  lines bytes dated undated overflow_lines overflow_bytes last_traditional last_traditional_roll
+# ``roll`` is the provisional year offset (Dec->Jan rollovers, ``stamps.YearTracker``) of a traditional stamp.
+# Bytes are raw line sizes with the newline (a last line without one counts without); the sample is clipped
+# to 200 bytes with tabs made spaces; a file is complete only with its T row; at most 1000 programs per file
+# (the lines of more are counted in the totals as overflow).
 SUMMARY_AWK = r"""function flush() {
 	if (cq) { n[cp] += cn; b[cp] += cb; lk[cp] = ck; ly[cp] = cy }
 	cn = 0; cb = 0
@@ -127,24 +131,41 @@ SUMMARY_AWK = r"""function flush() {
 function yr(m) {
 	if (pm && pm - m >= 6) { yo++; bu = 1 } else if (pm && m - pm >= 6 && bu) { yo--; bu = 0 }
 	pm = m
-	if (!fm) fm = m
+}
+function pint(x) {
+	if (x ~ /^[0-9][0-9]*$/) return x + 0
+	sub(/^[ \t\r\f\v]+/, "", x); sub(/[ \t\r\f\v]+$/, "", x)
+	if (x !~ /^[+-]?[0-9][0-9]*$/) return ""
+	return x + 0
 }
 function okd(y, m, d, h, i, s) {
-	if (m < 1 || m > 12 || d < 1 || d > md[m] || h > 23 || i > 59 || s > 59) return 0
-	if (y && m == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) return 0
+	if (m == "" || d == "" || h == "" || i == "" || s == "") return 0
+	if (m < 1 || m > 12 || d < 1 || d > md[m] || h < 0 || h > 23 || i < 0 || i > 59 || s < 0 || s > 59) return 0
+	if (y >= 0 && (y < 1 || (m == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))))) return 0
 	return 1
 }
-function trad(k,   m) {
+function trad(k,   m, d, h, i, s) {
 	m = substr(k, 1, 3)
-	if (!(m in mo) || k !~ /^[A-Z][a-z][a-z] [ 0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9]$/) return 0
+	if (!(m in mo) || substr(k, 13, 1) != ":") return 0
+	d = pint(substr(k, 5, 2)); h = pint(substr(k, 8, 2)); i = pint(substr(k, 11, 2)); s = pint(substr(k, 14, 2))
+	if (d == "" || h == "" || i == "" || s == "") return 0
 	yr(mo[m])
-	return okd(0, mo[m], substr(k, 5, 2) + 0, substr(k, 8, 2) + 0, substr(k, 11, 2) + 0, substr(k, 14, 2) + 0)
+	return okd(-1, mo[m], d, h, i, s)
 }
-function iso(k) {
-	if (k !~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]/) return 0
-	if (substr(k, 20) !~ /^([.,][0-9]*)?(Z|[+-][0-9][0-9]:?[0-9][0-9])?$/) return 0
-	return okd(substr(k, 1, 4) + 0, substr(k, 6, 2) + 0, substr(k, 9, 2) + 0, substr(k, 12, 2) + 0,
-		substr(k, 15, 2) + 0, substr(k, 18, 2) + 0)
+function tz(x,   d) {
+	if (x == "" || x == "Z") return 1
+	if (x !~ /^[+-]/) return 0
+	d = substr(x, 2); gsub(/:/, "", d)
+	return d ~ /^[0-9][0-9][0-9][0-9]$/ && substr(d, 1, 2) * 60 + substr(d, 3, 2) < 1440
+}
+function iso(k,   x) {
+	if (substr(k, 5, 1) != "-" || substr(k, 8, 1) != "-" || substr(k, 11, 1) != "T") return 0
+	if (substr(k, 14, 1) != ":" || substr(k, 17, 1) != ":") return 0
+	x = substr(k, 20)
+	if (match(x, /^[.,][0-9]*/)) x = substr(x, RLENGTH + 1)
+	if (!tz(x)) return 0
+	return okd(pint(substr(k, 1, 4)), pint(substr(k, 6, 2)), pint(substr(k, 9, 2)), pint(substr(k, 12, 2)),
+		pint(substr(k, 15, 2)), pint(substr(k, 18, 2)))
 }
 function tag(r,   x, y) {
 	p = ""
@@ -154,20 +175,34 @@ function tag(r,   x, y) {
 			p = substr(x, 1, RLENGTH)
 			y = substr(x, RLENGTH + 1)
 			if (substr(y, 1, 1) == ":") { ms = substr(y, 2) }
-			else if (match(y, /^\[[0-9]+\]:/)) { ms = substr(y, RLENGTH + 1) }
+			else if (match(y, /^\[[0-9][0-9]*\]:/)) { ms = substr(y, RLENGTH + 1) }
 			else p = ""
 		}
 	}
 	if (p == "") { ms = r; sub(/^[^ ]* ?/, "", ms) } else if (substr(ms, 1, 1) == " ") ms = substr(ms, 2)
 }
+function endfile() {
+	if (pe) { tl--; tb-- } else { tb--; if (lw == 1) cb--; else if (lw == 2) ob-- }
+	flush()
+	for (p in n) printf "P\t%s\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%s\n", p, n[p], b[p], fy[p], fk[p], ly[p], lk[p], sm[p]
+	printf "T\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%d\n", tl, tb, dl, bad, on, ob, lt, lty
+	split("", n); split("", b); split("", fk); split("", fy); split("", lk); split("", ly); split("", sm)
+	tl = 0; tb = 0; dl = 0; bad = 0; on = 0; ob = 0; np = 0; cq = 0; lt = "-"; lty = 0
+}
 BEGIN {
 	split("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec", a, " ")
 	for (i = 1; i <= 12; i++) mo[a[i]] = i
 	split("31 29 31 30 31 30 31 31 30 31 30 31", md, " ")
-	pk = "\n"; pr = "\n"; lt = "-"
+	pk = "\n"; pr = "\n"; lt = "-"; ml = length(M)
+}
+substr($0, 1, ml) == M {
+	if (open) endfile()
+	open = length($0) > ml
+	if (open) print "F" substr($0, ml + 1)
+	next
 }
 {
-	z = length($0) + 1; tb += z; tl++; l = $0; lw = 0
+	z = length($0) + 1; tb += z; tl++; l = $0; lw = 0; pe = z == 1
 	if (substr(l, z - 1) == "\r") sub(/[\r]+$/, "", l)
 	if (length(l) > 15 && substr(l, 4, 1) == " " && substr(l, 10, 1) == ":" && substr(l, 16, 1) == " ") {
 		k = substr(l, 1, 15); r = substr(l, 17); t = 1
@@ -176,25 +211,25 @@ BEGIN {
 		if (e < 20) { if (l ~ /[^ \t\r\f\v]/) bad++; next }
 		k = substr(l, 1, e - 1); r = substr(l, e + 1); t = 0
 	}
-	if (k != pk) { pk = k; ok = t ? trad(k) : iso(k) }
+	if (k != pk) {
+		pk = k
+		if (k in kc) { ok = 1; ro = kc[k] } else {
+			ok = t ? trad(k) : iso(k); ro = yo
+			if (ok) { if (nc > 4096 || yo != cy) { split("", kc); nc = 0; cy = yo }; kc[k] = yo; nc++ }
+		}
+	}
 	if (!ok) { bad++; next }
 	dl++
-	if (t) { lt = k; lty = yo }
+	if (t) { lt = k; lty = ro }
 	if (r != pr) { pr = r; tag(r) }
 	if (!cq || p != cp) {
 		if (!(p in n)) {
 			if (np >= 1000) { flush(); cq = 0; on++; ob += z; lw = 2; next }
-			np++; n[p] = 0; b[p] = 0; fk[p] = k; fy[p] = yo; s = substr(ms, 1, 200); gsub(/\t/, " ", s); sm[p] = s
+			np++; n[p] = 0; b[p] = 0; fk[p] = k; fy[p] = ro; s = substr(ms, 1, 200); gsub(/\t/, " ", s); sm[p] = s
 		}
 		flush(); cp = p; cq = 1
 	}
-	cn++; cb += z; ck = k; cy = yo; lw = 1
-}
-END {
-	if (sz >= 0 && tb == sz + 1) { tb--; if (lw == 1) cb--; else if (lw == 2) ob-- }
-	flush()
-	for (p in n) printf "P\t%s\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%s\n", p, n[p], b[p], fy[p], fk[p], ly[p], lk[p], sm[p]
-	printf "T\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%d\t%d\t%s\t%d\n", tl, tb, dl, bad, on, ob, fm, yo, bu, lt, lty
+	cn++; cb += z; ck = k; cy2 = ro; lw = 1
 }
 """
 
@@ -211,21 +246,43 @@ fa_ok() {
 	case $seen in *" $3:$2 "*) return 1;; esac
 	seen="$seen$3:$2 "
 }
-big= seen=' '
-for f in "$r"/var/log/syslog "$r"/var/log/syslog.* "$r"/var/log/messages "$r"/var/log/messages.*; do
-	fa_ok "$f" && [ "$s" -gt "$c" ] && big=1
-done
+fa_list() {
+	seen=' '
+	for f in "$r/var/log/$1" "$r/var/log/$1".*; do
+		fa_ok "$f" || continue
+		t=${f##*/}
+		t=${t#"$1"}
+		x=${t#"${t%%%%[!.]*}"}
+		x=${x%%%%.*}
+		case $t:$x in
+		:*) printf '2\t0\t\t%%s\t%%s\t%%s\n' "$s" "$i" "$f";;
+		.*:[0-9]*) case $x in *[!0-9]*) printf '0\t0\t%%s\t%%s\t%%s\t%%s\n' "$t" "$s" "$i" "$f";;
+			*) printf '1\t%%s\t\t%%s\t%%s\t%%s\n' "$x" "$s" "$i" "$f";; esac;;
+		*) printf '0\t0\t%%s\t%%s\t%%s\t%%s\n' "$t" "$s" "$i" "$f";;
+		esac
+	done | sort -t "$T" -k1,1n -k2,2nr -k3,3 | cut -f 4-
+}
+L=$(fa_list syslog)
+[ -n "$L" ] || L=$(fa_list messages)
+big=
+while IFS=$T read -r s i f; do [ "$s" -gt "$c" ] && big=1; done <<EOF
+$L
+EOF
 if [ -z "$big" ]; then printf 'N\tno system log file is over %%s bytes\n' "$c"; exit 0; fi
-seen=' '
-for f in "$r"/var/log/syslog "$r"/var/log/syslog.* "$r"/var/log/messages "$r"/var/log/messages.*; do
-	fa_ok "$f" || continue
-	printf 'F\t%%s\t%%s\t%%s\n' "${f#"$r"}" "$s" "$i"
-	if [ "$(head -c 2 -- "$f" | od -An -tx1 | tr -d ' ')" = 1f8b ]; then
-		gzip -dc -- "$f" 2>/dev/null | awk -v sz=-1 "$A"
-	else
-		head -c "$s" -- "$f" | awk -v sz="$s" "$A"
-	fi
-done
+M=@FA-SUMMARY-$(od -An -N8 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')-$$
+{
+	while IFS=$T read -r s i f; do
+		printf '\n%%s\t%%s\t%%s\t%%s\n' "$M" "${f#"$r"}" "$s" "$i"
+		if [ "$(head -c 2 -- "$f" | od -An -tx1 | tr -d ' \n')" = 1f8b ]; then
+			gzip -dc -- "$f" 2>/dev/null
+		else
+			head -c "$s" -- "$f"
+		fi
+	done <<EOF
+$L
+EOF
+	printf '\n%%s\n' "$M"
+} | awk -v M="$M" "$A"
 """
 
 

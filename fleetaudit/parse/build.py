@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import zlib
-from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
+from fleetaudit.collect.state import STATE_FILE, parse_state
 from fleetaudit.facts import (
     CronJob,
     HostFacts,
@@ -21,8 +22,8 @@ from fleetaudit.facts import (
     TimerUnit,
 )
 from fleetaudit.model import Host, HostSnapshot, LoggerSpec, Thresholds
-from fleetaudit.parse import apt_history, authlog, crontab, df, dpkg, processes, softether, systemd
-from fleetaudit.parse.lines import StatsBuilder
+from fleetaudit.parse import apt_history, authlog, crontab, df, dpkg, processes, softether, summary, systemd
+from fleetaudit.parse.lines import StatsBuilder, read_text
 from fleetaudit.parse.loggerdb import read_logger
 from fleetaudit.parse.snapfiles import FileRef, cmd_text, family, file_text, source_files, under, walk_files
 from fleetaudit.parse.stamps import naive, parse_iso
@@ -92,11 +93,16 @@ def _softether_files(snap: HostSnapshot) -> List[FileRef]:
             and ("server_log" in ref[1] or "security_log" in ref[1])]
 
 
+def _syslog_files(snap: HostSnapshot) -> List[FileRef]:
+    """Return the system log files the scan reads: the syslog family, else messages, oldest first."""
+    refs = source_files(snap, "syslog", "/var/log", ("syslog*", "messages*"))
+    return family(refs, "syslog") or family(refs, "messages")
+
+
 def _syslog(snap: HostSnapshot, ref: Optional[dt.datetime], hints: Sequence[dt.datetime],
             th: Thresholds) -> Optional[SyslogResult]:
     """Scan syslog (else messages, else the journal command output)."""
-    refs = source_files(snap, "syslog", "/var/log", ("syslog*", "messages*"))
-    files = family(refs, "syslog") or family(refs, "messages")
+    files = _syslog_files(snap)
     if files:
         return scan_syslog(files, "syslog", ref, hints, th.silence_minutes, _truncated(snap, "syslog"))
     journal = os.path.join(snap.directory, "cmd", "journal.txt")
@@ -104,6 +110,33 @@ def _syslog(snap: HostSnapshot, ref: Optional[dt.datetime], hints: Sequence[dt.d
         return scan_syslog([(journal, "cmd/journal.txt")], "journal", ref, hints, th.silence_minutes,
                            _truncated(snap, "journal"))
     return None
+
+
+def _counted(snap: HostSnapshot, run: _Run, ref: Optional[dt.datetime],
+             hints: Sequence[dt.datetime]) -> Optional[summary.CountedVolumes]:
+    """Return exact volumes from the host-side summary when it covers exactly the scanned syslog files."""
+    text = cmd_text(snap, "log_summary")
+    rels = [rel for _path, rel in _syslog_files(snap)]
+    if not text or not rels:
+        return None
+    found = summary.parse_summary(text)
+    if found.not_needed or not found.files:
+        return None
+    files, why = summary.match_files(found, rels, _pulled_inodes(snap))
+    if files is None:
+        status = snap.source("log_summary")
+        detail = f" (source {status.status}: {status.reason})" if status and status.status != "ok" else ""
+        run.stats.append(ReadStats("log_summary", errors=(f"host-side count not used: {why}{detail}; "
+                                                          "volumes come from the pulled tail",)))
+        return None
+    return summary.counted_volumes(files, ref, hints)
+
+
+def _pulled_inodes(snap: HostSnapshot) -> Dict[str, int]:
+    """Return remote path -> inode of the syslog files as pulled, from the snapshot's collect state."""
+    text = read_text(os.path.join(snap.directory, STATE_FILE))
+    state = parse_state(text, snap.directory) if text else None
+    return {f.path: f.inode for f in state.files.get("syslog", ())} if state is not None else {}
 
 
 def _truncated(snap: HostSnapshot, name: str) -> bool:
@@ -140,9 +173,20 @@ def build_facts(snap: HostSnapshot, host: Optional[Host]) -> HostFacts:
     hints += [vpn.last] if vpn is not None and vpn.last is not None else []
     logs_ref = _reference(snap, system, source_files(snap, "syslog", "/var/log", ("syslog*", "messages*")))
     sys_result = run.guard("syslog", lambda: _syslog(snap, logs_ref, hints, th), None)
+    counted = run.guard("log_summary", lambda: _counted(snap, run, logs_ref, hints), None)
     auth_refs = family(source_files(snap, "auth", "/var/log", ("auth.log*",)), "auth.log") or _journal(snap)
     auth = run.guard("auth", lambda: authlog.parse_authlog(auth_refs, logs_ref, hints), None)
-    return _assemble(snap, run, system, logger, vpn, sys_result, auth)
+    facts = _assemble(snap, run, system, logger, vpn, sys_result, auth)
+    return _with_counts(facts, counted)
+
+
+def _with_counts(facts: HostFacts, counted: Optional[summary.CountedVolumes]) -> HostFacts:
+    """Replace the tail's volumes and totals by the host's exact counts, saying so in remote_summaries."""
+    if counted is None:
+        return facts
+    return replace(facts, volumes=counted.volumes, log_total_lines=counted.total_lines,
+                   log_total_bytes=counted.total_bytes,
+                   remote_summaries={**facts.remote_summaries, "syslog": counted.note})
 
 
 def _assemble(snap: HostSnapshot, run: _Run, system: SystemInfo, logger: Optional[LoggerData],
