@@ -119,13 +119,14 @@ _BASE: Tuple[SourceSpec, ...] = (
 #   N  reason                                       no file over the cap: nothing summarised
 #   F  path  size  inode                            a file begins
 #   P  program lines bytes firstroll first lastroll last sample       one per program of that file
-#   T  lines bytes dated undated overflow_lines overflow_bytes last_traditional last_traditional_roll
-# ``roll`` is the provisional year offset (Dec->Jan rollovers, ``stamps.YearTracker``) of a traditional stamp.
+#   T  lines bytes dated undated overflow_lines overflow_bytes last_naive last_naive_roll
+# ``roll`` is the provisional year offset (Dec->Jan rollovers, ``stamps.YearTracker``) of a traditional stamp;
+# ``last_naive`` the file's last stamp without an offset (what ``parse.syslog`` infers the year from).
 # Bytes are raw line sizes with the newline (a last line without one counts without); the sample is clipped
 # to 200 bytes with tabs made spaces; a file is complete only with its T row; at most 1000 programs per file
 # (the lines of more are counted in the totals as overflow).
 SUMMARY_AWK = r"""function flush() {
-	if (cq) { n[cp] += cn; b[cp] += cb; lk[cp] = ck; ly[cp] = cy }
+	if (cq) { n[cp] += cn; b[cp] += cb; lk[cp] = ck; ly[cp] = cr }
 	cn = 0; cb = 0
 }
 function yr(m) {
@@ -181,11 +182,13 @@ function tag(r,   x, y) {
 	}
 	if (p == "") { ms = r; sub(/^[^ ]* ?/, "", ms) } else if (substr(ms, 1, 1) == " ") ms = substr(ms, 2)
 }
-function endfile() {
+function endfile(   q) {
 	if (pe) { tl--; tb-- } else { tb--; if (lw == 1) cb--; else if (lw == 2) ob-- }
 	flush()
-	for (p in n) printf "P\t%s\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%s\n", p, n[p], b[p], fy[p], fk[p], ly[p], lk[p], sm[p]
+	for (q in n) printf "P\t%s\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%s\n", q, n[q], b[q], fy[q], fk[q], ly[q], lk[q], sm[q]
 	printf "T\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%d\n", tl, tb, dl, bad, on, ob, lt, lty
+}
+function reset() {
 	split("", n); split("", b); split("", fk); split("", fy); split("", lk); split("", ly); split("", sm)
 	tl = 0; tb = 0; dl = 0; bad = 0; on = 0; ob = 0; np = 0; cq = 0; lt = "-"; lty = 0
 }
@@ -197,6 +200,7 @@ BEGIN {
 }
 substr($0, 1, ml) == M {
 	if (open) endfile()
+	reset()
 	open = length($0) > ml
 	if (open) print "F" substr($0, ml + 1)
 	next
@@ -212,7 +216,7 @@ substr($0, 1, ml) == M {
 		k = substr(l, 1, e - 1); r = substr(l, e + 1); t = 0
 	}
 	if (k != pk) {
-		pk = k
+		pk = k; nv = t || substr(k, 20) !~ /[Z+-]/
 		if (k in kc) { ok = 1; ro = kc[k] } else {
 			ok = t ? trad(k) : iso(k); ro = yo
 			if (ok) { if (nc > 4096 || yo != cy) { split("", kc); nc = 0; cy = yo }; kc[k] = yo; nc++ }
@@ -220,7 +224,7 @@ substr($0, 1, ml) == M {
 	}
 	if (!ok) { bad++; next }
 	dl++
-	if (t) { lt = k; lty = ro }
+	if (nv) { lt = k; lty = ro }
 	if (r != pr) { pr = r; tag(r) }
 	if (!cq || p != cp) {
 		if (!(p in n)) {
@@ -229,7 +233,7 @@ substr($0, 1, ml) == M {
 		}
 		flush(); cp = p; cq = 1
 	}
-	cn++; cb += z; ck = k; cy2 = ro; lw = 1
+	cn++; cb += z; ck = k; cr = ro; lw = 1
 }
 """
 
@@ -265,7 +269,7 @@ fa_list() {
 L=$(fa_list syslog)
 [ -n "$L" ] || L=$(fa_list messages)
 big=
-while IFS=$T read -r s i f; do [ "$s" -gt "$c" ] && big=1; done <<EOF
+while IFS=$T read -r s i f; do [ -n "$s" ] && [ "$s" -gt "$c" ] && big=1; done <<EOF
 $L
 EOF
 if [ -z "$big" ]; then printf 'N\tno system log file is over %%s bytes\n' "$c"; exit 0; fi

@@ -4,8 +4,9 @@ When a syslog/messages file is over its cap the workstation only gets its newest
 could compute would describe the tail. The host then counts every file itself (see
 ``fleetaudit.collect.sources.SUMMARY_AWK`` for the TSV layout); this module parses that output, never
 raising on damage, and turns it into ``ProgramVolume`` values for exactly the files the syslog scan read.
-Years of traditional stamps follow ``stamps``' rule: the host reports, with each stamp, how many Dec->Jan
-rollovers its file had seen before it; files are chained oldest first and the newest line decides the year.
+Years of traditional stamps follow ``stamps``' rule: the host runs the same year tracker and stamp cache over
+the same lines in the same order and reports each stamp's provisional year offset; the newest traditional
+line then decides the real year with ``stamps.year_delta``, as in ``parse.syslog``.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from fleetaudit.facts import ProgramVolume
-from fleetaudit.parse.stamps import MONTHS, YearTracker, parse_iso, with_year, year_delta
+from fleetaudit.parse.stamps import MONTHS, PROVISIONAL_YEAR, parse_iso, with_year, year_delta
 
 SAMPLE_CHARS = 200
 _P_FIELDS = 9
-_T_FIELDS = 12
+_T_FIELDS = 9
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,6 @@ class FileSummary:
     undated: int = 0
     overflow_lines: int = 0
     overflow_bytes: int = 0
-    first_month: int = 0
-    rolls: int = 0
-    bumped: bool = False
     last_traditional: str = ""
     last_traditional_roll: int = 0
     complete: bool = False
@@ -135,15 +133,13 @@ def _program(cells: List[str]) -> ProgramCount:
 def _with_totals(f: FileSummary, c: List[str]) -> FileSummary:
     """Return the file with its T row applied (complete)."""
     return FileSummary(f.path, f.size, f.inode, (), _int(c[1]), _int(c[2]), _int(c[3]), _int(c[4]), _int(c[5]),
-                       _int(c[6]), _int(c[7]), _int(c[8]), c[9].strip() == "1",
-                       "" if c[10] == "-" else c[10], _int(c[11]), True)
+                       _int(c[6]), "" if c[7] == "-" else c[7], _int(c[8]), True)
 
 
 def _replace_programs(f: FileSummary, programs: Tuple[ProgramCount, ...]) -> FileSummary:
     """Return the file with its program rows."""
     return FileSummary(f.path, f.size, f.inode, programs, f.lines, f.bytes, f.dated, f.undated, f.overflow_lines,
-                       f.overflow_bytes, f.first_month, f.rolls, f.bumped, f.last_traditional,
-                       f.last_traditional_roll, f.complete)
+                       f.overflow_bytes, f.last_traditional, f.last_traditional_roll, f.complete)
 
 
 def parse_summary(text: str) -> LogSummary:
@@ -207,49 +203,28 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def _stamp(text: str, base_year: int, roll: int) -> Optional[dt.datetime]:
-    """Return a stamp: RFC 3339 as written (aware), traditional in the provisional year ``base_year + roll``."""
+def _stamp(text: str, roll: int) -> Optional[dt.datetime]:
+    """Return a stamp: RFC 3339 as written (aware), traditional in its provisional year (``stamps``)."""
     if len(text) > 15 and text[:4].isdigit():
         return parse_iso(text)
-    return _traditional(text, base_year + roll)
-
-
-@dataclass
-class _Chain:
-    """The year tracker carried across files, oldest first, and the newest traditional stamp."""
-
-    tracker: YearTracker = field(default_factory=YearTracker)
-    last_traditional: Optional[dt.datetime] = None
-
-    def start(self, f: FileSummary) -> int:
-        """Return the provisional year at the file's first traditional line and advance past the file."""
-        if not f.first_month:
-            return self.tracker.year
-        base = self.tracker.year_for(f.first_month)
-        if f.rolls or f.bumped:
-            self.tracker.bumped = f.bumped
-        self.tracker.year = base + f.rolls
-        if f.last_traditional:
-            self.tracker.month = MONTHS.get(f.last_traditional[:3], self.tracker.month)
-            found = _traditional(f.last_traditional, base + f.last_traditional_roll)
-            self.last_traditional = found or self.last_traditional
-        return base
+    return _traditional(text, PROVISIONAL_YEAR + roll)
 
 
 def _fold(files: Sequence[FileSummary]) -> Tuple[Dict[str, _Acc], Optional[dt.datetime]]:
-    """Add up the programs over the files (oldest first) with provisional years."""
-    chain = _Chain()
+    """Add up the programs over the files (oldest first); return them and the newest traditional stamp."""
     acc: Dict[str, _Acc] = {}
+    newest: Optional[dt.datetime] = None
     for f in files:
-        base = chain.start(f)
         for p in f.programs:
             a = acc.get(p.program)
             if a is None:
-                a = acc[p.program] = _Acc(first=_stamp(p.first, base, p.first_roll), sample=p.sample)
+                a = acc[p.program] = _Acc(first=_stamp(p.first, p.first_roll), sample=p.sample)
             a.lines += p.lines
             a.bytes += p.bytes
-            a.last = _stamp(p.last, base, p.last_roll) or a.last
-    return acc, chain.last_traditional
+            a.last = _stamp(p.last, p.last_roll) or a.last
+        if f.last_traditional:
+            newest = _stamp(f.last_traditional, f.last_traditional_roll) or newest
+    return acc, newest
 
 
 def _fix(stamp: Optional[dt.datetime], delta: int) -> Optional[dt.datetime]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Dict, List, Optional, Sequence, Type
 
-from fleetaudit.simfleet import nsproc, packages_gen, runtime, trees
+from fleetaudit.simfleet import nsproc, overlay, runtime, trees
 from fleetaudit.simfleet.nsproc import SimFleetError
 from fleetaudit.simfleet.spec import SimHostSpec, default_fleet, port_free
 from fleetaudit.simfleet.tarpit import Tarpit
@@ -123,7 +123,7 @@ class SimFleet:
             authorized = runtime.keygen(host.state / "other_client_key", "someone-else")
         (host.state / "authorized_keys").write_text(authorized + "\n", encoding="ascii")
         (host.state / "sshd_config").write_text(runtime.sshd_config(host.spec, host.state), encoding="utf-8")
-        hidden = packages_gen.hidden_paths(host.spec.profile == "incident")
+        hidden = overlay.hidden_paths(host.spec.profile == "incident")
         (host.state / "hide.list").write_text("".join(p + "\n" for p in hidden), encoding="utf-8")
 
     def _reset_tree(self, tree: Path) -> None:

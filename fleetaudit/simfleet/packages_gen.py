@@ -1,34 +1,21 @@
 """Package state of a simulated Pi: dpkg status, dpkg info lists, apt history.log and dpkg.log.
 
-The status file is this machine's real ``/var/lib/dpkg/status`` (it holds lirc), re-labelled armhf;
-the healthy twin gets it without the lirc stanzas.
+The status file and the unit lines of the info lists are package data (``data/dpkg/``, see
+``data/README.md``): a Pi's package set that holds lirc; the healthy twin gets it without the lirc stanzas.
+Nothing here reads the machine, so every tree has the same bytes everywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import re
-from pathlib import Path
+from importlib import resources
 from typing import Dict, List, Sequence, Tuple
 
 LIRC_PACKAGES = ("lirc", "liblirc0", "liblirc-client0")
-LIRC_FALLBACK_VERSION = "0.10.1-6.3"
-REAL_STATUS = Path("/var/lib/dpkg/status")
-REAL_INFO = Path("/var/lib/dpkg/info")
-_UNIT_RE = re.compile(r"/systemd/system/[^/]+\.(service|timer|socket)$")
+DATA = resources.files("fleetaudit.simfleet").joinpath("data")
 LIRC_INSTALL = dt.datetime(2020, 8, 12, 18, 21, 7)
-_MINIMAL_STATUS = """Package: openssh-server
-Status: install ok installed
-Priority: optional
-Section: net
-Maintainer: Debian OpenSSH Maintainers <debian-ssh@lists.debian.org>
-Architecture: armhf
-Version: 1:7.9p1-10+deb10u2
-Description: secure shell (SSH) server, for secure access from remote machines
-
-"""
 
 
 def stanzas(text: str) -> List[str]:
@@ -42,30 +29,15 @@ def stanza_name(stanza: str) -> str:
     return match.group(1) if match else ""
 
 
-def _lirc_stanza(name: str) -> str:
-    """Return a minimal stanza for one lirc package, for machines whose status lacks it."""
-    return (f"Package: {name}\nStatus: install ok installed\nPriority: optional\nSection: utils\n"
-            f"Maintainer: Debian Lirc Team <pkg-lirc-maint@lists.alioth.debian.org>\nArchitecture: armhf\n"
-            f"Source: lirc\nVersion: {LIRC_FALLBACK_VERSION}\nDescription: infra-red remote control support\n\n")
+def dpkg_status(with_lirc: bool) -> str:
+    """Return the shipped dpkg status file, with the lirc stanzas present or removed."""
+    return "".join(s for s in _shipped_stanzas() if with_lirc or stanza_name(s) not in LIRC_PACKAGES)
 
 
-def dpkg_status(with_lirc: bool, real: Path = REAL_STATUS) -> str:
-    """Return a dpkg status file: the real one (armhf), with the lirc stanzas present or removed."""
-    parts = list(_real_stanzas(str(real)))
-    names = {stanza_name(s) for s in parts}
-    if with_lirc:
-        parts += [_lirc_stanza(n) for n in LIRC_PACKAGES if n not in names]
-    else:
-        parts = [s for s in parts if stanza_name(s) not in LIRC_PACKAGES]
-    return "".join(parts)
-
-
-@functools.lru_cache(maxsize=4)
-def _real_stanzas(real: str) -> Tuple[str, ...]:
-    """Return the machine's status stanzas re-labelled armhf (read once per process)."""
-    path = Path(real)
-    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else _MINIMAL_STATUS
-    return tuple(s.replace("Architecture: amd64", "Architecture: armhf") for s in stanzas(text))
+@functools.lru_cache(maxsize=1)
+def _shipped_stanzas() -> Tuple[str, ...]:
+    """Return the stanzas of ``data/dpkg/status`` (read once per process)."""
+    return tuple(stanzas(DATA.joinpath("dpkg").joinpath("status").read_text(encoding="utf-8")))
 
 
 def package_version(status: str, name: str) -> str:
@@ -77,26 +49,17 @@ def package_version(status: str, name: str) -> str:
     return ""
 
 
-def info_lists(with_lirc: bool, real: Path = REAL_INFO) -> Dict[str, str]:
+def info_lists(with_lirc: bool) -> Dict[str, str]:
     """Return ``info/<pkg>.list`` contents reduced to each package's systemd unit files (the audit reads those)."""
-    lists = _unit_lists(str(real))
-    return {name: text for name, text in lists.items()
+    return {name: text for name, text in _shipped_lists().items()
             if with_lirc or name[:-5].split(":")[0] not in LIRC_PACKAGES}
 
 
-@functools.lru_cache(maxsize=4)
-def _unit_lists(real: str) -> Dict[str, str]:
-    """Return every package's unit-file lines from the machine's dpkg info lists (read once per process)."""
-    out: Dict[str, str] = {}
-    directory = Path(real)
-    for path in sorted(directory.glob("*.list")) if directory.is_dir() else []:
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if "/systemd/system/" not in text:
-            continue
-        lines = [ln for ln in text.splitlines() if _UNIT_RE.search(ln)]
-        if lines:
-            out[path.name.replace(":amd64", ":armhf")] = "/.\n" + "\n".join(lines) + "\n"
-    return out
+@functools.lru_cache(maxsize=1)
+def _shipped_lists() -> Dict[str, str]:
+    """Return list name -> text of ``data/dpkg/info/*.list``, sorted by name (read once per process)."""
+    entries = [e for e in DATA.joinpath("dpkg").joinpath("info").iterdir() if e.name.endswith(".list")]
+    return {e.name: e.read_text(encoding="utf-8") for e in sorted(entries, key=lambda e: e.name)}
 
 
 def apt_stanza(start: dt.datetime, command: str, body: Sequence[Tuple[str, str]], seconds: int = 25) -> str:
@@ -154,17 +117,3 @@ def dpkg_log(lirc_version: str | None) -> str:
     for pkg in ("libssl1.1", "openssl"):
         lines.append(f"{up:%Y-%m-%d %H:%M:%S} upgrade {pkg}:armhf 1.1.1d-0+deb10u3 1.1.1g-1+deb10u1")
     return "\n".join(lines) + "\n"
-
-
-@functools.lru_cache(maxsize=4)
-def hidden_paths(with_lirc: bool, info: Path = REAL_INFO, etc: Path = Path("/etc")) -> List[str]:
-    """Return the machine's files a host without lirc must not show (lirc's package files and rc links)."""
-    if with_lirc:
-        return []
-    paths: List[str] = []
-    for pkg in LIRC_PACKAGES:
-        for listing in sorted(info.glob(f"{pkg}.list")) + sorted(info.glob(f"{pkg}:*.list")):
-            paths += listing.read_text(encoding="utf-8", errors="replace").splitlines()
-    for pattern in ("rc?.d/[SK][0-9][0-9]lirc*", "rc?.d/[SK][0-9][0-9]irexec*"):
-        paths += [str(p) for p in sorted(etc.glob(pattern))]
-    return [p for p in paths if p.startswith("/") and not os.path.isdir(p)]   # never a directory or /bin-like link

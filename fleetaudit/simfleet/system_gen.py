@@ -1,19 +1,19 @@
 """Configuration files of a simulated Pi: crontabs, systemd units and links, OS identity, auth.log.
 
-Unit files are copied from this machine's ``/lib/systemd/system`` when present (lirc and the timers are
-installed here); a short stand-in is written when one is missing.
+Unit files are package data (``data/units/``, copied verbatim once from a Debian machine, see
+``data/README.md``); nothing here reads the machine, so every tree has the same bytes everywhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from pathlib import Path
+from importlib import resources
 from typing import Dict, List, Sequence, Tuple
 
 from fleetaudit.simfleet.story import PERIOD_DAYS, PERIOD_START
 
-REAL_UNITS = Path("/lib/systemd/system")
+UNITS = resources.files("fleetaudit.simfleet").joinpath("data").joinpath("units")
 TIMERS = ("apt-daily.timer", "apt-daily-upgrade.timer", "logrotate.timer", "man-db.timer", "fstrim.timer")
 BASE_SERVICES = ("apt-daily.service", "apt-daily-upgrade.service", "logrotate.service", "man-db.service",
                  "fstrim.service", "ssh.service", "cron.service", "rsyslog.service")
@@ -78,12 +78,9 @@ BUG_REPORT_URL="http://www.raspbian.org/RaspbianBugs"
 """
 
 
-def unit_text(name: str, real: Path = REAL_UNITS) -> str:
-    """Return a unit file's text from this machine, or a short stand-in when it is not installed."""
-    path = real / name
-    if path.is_file():
-        return path.read_text(encoding="utf-8", errors="replace")
-    return f"[Unit]\nDescription={name} (simulated stand-in)\n"
+def unit_text(name: str) -> str:
+    """Return a shipped unit file's text (``data/units/<name>``)."""
+    return UNITS.joinpath(name).read_text(encoding="utf-8")
 
 
 def unit_files(with_lirc: bool) -> Dict[str, str]:
