@@ -35,7 +35,7 @@ from fleetaudit.model import (
     RunSnapshot,
     severity_rank,
 )
-from fleetaudit.timeline import build_timeline, find_incidents, fingerprint
+from fleetaudit.timeline import fingerprint, host_incidents, naive
 
 SCHEMA = "fleetaudit/report/v1"
 FAIL_ON_CHOICES = SEVERITIES + ("never",)
@@ -100,7 +100,7 @@ def temperatures(facts: Optional[HostFacts]) -> Tuple[Tuple[str, float], ...]:
     """Return the logger's (ISO time, °C) series for the chart, oldest first."""
     if facts is None or facts.logger is None:
         return ()
-    rows = sorted((r.stamp.replace(tzinfo=None), r.temperature) for r in facts.logger.rows if r.temperature is not None)
+    rows = sorted((naive(r.stamp), r.temperature) for r in facts.logger.rows if r.temperature is not None)
     return tuple((at.isoformat(), float(t)) for at, t in rows if t is not None)
 
 
@@ -108,8 +108,7 @@ def host_report(snap: HostSnapshot, host: Host, facts: Optional[HostFacts], find
     """Assemble one host's part of the report, with its timeline's incidents."""
     incidents: Tuple[Incident, ...] = ()
     if facts is not None:
-        events = build_timeline(facts, findings)
-        incidents = find_incidents(facts, events, findings, host.thresholds.incident_window_minutes)
+        incidents = host_incidents(facts, findings, host.thresholds.incident_window_minutes)
     return HostReport(name=snap.host, status=snap.status, reason=snap.reason, groups=snap.groups or host.groups,
                       sources=snap.sources, findings=tuple(findings), incidents=incidents,
                       system=system_info(facts), temperatures=temperatures(facts))

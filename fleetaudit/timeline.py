@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -30,8 +31,8 @@ TIMER_UNITS = ("apt-daily", "apt-daily-upgrade", "logrotate", "man-db")
 
 
 def naive(at: dt.datetime) -> dt.datetime:
-    """Return the host-local wall-clock value of a datetime, without tzinfo."""
-    return at.replace(tzinfo=None)
+    """Return the host-local wall-clock value of a datetime, without tzinfo (a naive one as is)."""
+    return at if at.tzinfo is None else at.replace(tzinfo=None)
 
 
 def parse_when(text: Optional[str]) -> Optional[dt.datetime]:
@@ -110,13 +111,40 @@ def _vpn_and_package_events(facts: HostFacts) -> Iterable[Event]:
         yield _ev(facts, facts.system.collected_at, "temperature", "soc_temp", f"SoC {temp:.1f} °C", temp)
 
 
-def build_timeline(facts: HostFacts, findings: Sequence[Finding]) -> Tuple[Event, ...]:
-    """Merge every event of one host, from every source and from its findings, into one ordered tuple."""
-    events: List[Event] = []
-    for producer in (_logger_events(facts), _log_events(facts), _auth_events(facts),
-                     _vpn_and_package_events(facts), _finding_events(facts, findings)):
+def _order(e: Event) -> Tuple[dt.datetime, str, str]:
+    return (e.at, e.kind, e.text)
+
+
+def build_timeline(facts: HostFacts, findings: Sequence[Finding], logger_rows: bool = True) -> Tuple[Event, ...]:
+    """Merge every event of one host, from every source and from its findings, into one ordered tuple.
+
+    ``logger_rows=False`` leaves out the one ``logger.row`` event per logger row (a year is 105k of them);
+    ``host_incidents`` adds back only the rows inside each incident.
+    """
+    events: List[Event] = list(_logger_events(facts)) if logger_rows else []
+    for producer in (_log_events(facts), _auth_events(facts), _vpn_and_package_events(facts),
+                     _finding_events(facts, findings)):
         events.extend(producer)
-    return tuple(sorted(events, key=lambda e: (e.at, e.kind, e.text)))
+    return tuple(sorted(events, key=_order))
+
+
+class _RowEvents:
+    """The logger rows as ``logger.row`` events, made only for the windows asked for (bisect on the stamps)."""
+
+    def __init__(self, facts: HostFacts) -> None:
+        rows = facts.logger.rows if facts.logger is not None else ()
+        keyed = sorted(((naive(r.stamp), i) for i, r in enumerate(rows)), key=lambda k: k[0])
+        self.facts, self.rows = facts, rows
+        self.stamps = [at for at, _ in keyed]
+        self.order = [i for _, i in keyed]
+
+    def within(self, start: dt.datetime, end: dt.datetime) -> List[Event]:
+        """Return the row events stamped in [start, end], in row order."""
+        lo, hi = bisect_left(self.stamps, start), bisect_right(self.stamps, end)
+        picked = sorted(self.order[lo:hi])
+        return [_ev(self.facts, self.rows[i].stamp, "logger.row", "logger",
+                    f"row {self.rows[i].rowid} stamped {self.rows[i].raw_stamp}", self.rows[i].temperature)
+                for i in picked]
 
 
 @dataclass(frozen=True)
@@ -179,12 +207,15 @@ def timers_within(facts: HostFacts, start: dt.datetime, end: dt.datetime) -> Tup
 
 
 def _incident(facts: HostFacts, cluster: List[Span], events: Sequence[Event], findings: Sequence[Finding],
-              slack: dt.timedelta) -> Incident:
+              slack: dt.timedelta, rows: Optional[_RowEvents] = None) -> Incident:
     start = min(s.start for s in cluster)
     end = max(s.end for s in cluster)
     members = _members(findings, start, end, slack)
     timers = timers_within(facts, start, end)
-    inside = [e for e in events if start - slack <= naive(e.at) <= end + slack][:MAX_INCIDENT_EVENTS]
+    inside = [e for e in events if start - slack <= naive(e.at) <= end + slack]
+    if rows is not None:
+        inside = sorted(rows.within(start - slack, end + slack) + inside, key=_order)
+    inside = inside[:MAX_INCIDENT_EVENTS]
     story = story_for(facts, start, end, members, timers, findings)
     return Incident(host=facts.host, start=start.isoformat(), end=end.isoformat(), story=story,
                     findings=tuple(dict.fromkeys(fingerprint(f) for f in members)), timers=timers,
@@ -199,10 +230,24 @@ def find_incidents(facts: HostFacts, events: Sequence[Event], findings: Sequence
     to each other merge into one incident whose span is their union. Any finding overlapping the span
     (within min(window, 15 min)) and every event inside it joins the incident. Routine events never open one.
     """
+    return _find(facts, events, findings, window_minutes, False)
+
+
+def host_incidents(facts: HostFacts, findings: Sequence[Finding], window_minutes: int) -> Tuple[Incident, ...]:
+    """Return ``find_incidents(facts, build_timeline(facts, findings), findings, window_minutes)``, cheaply.
+
+    The timeline is built without its per-row logger events; each incident gets the rows of its own window.
+    """
+    return _find(facts, build_timeline(facts, findings, logger_rows=False), findings, window_minutes, True)
+
+
+def _find(facts: HostFacts, events: Sequence[Event], findings: Sequence[Finding], window_minutes: int,
+          add_rows: bool) -> Tuple[Incident, ...]:
     window = dt.timedelta(minutes=max(window_minutes, 0))
     slack = min(window, MAX_SLACK)
     clusters = _clusters(_anchors(findings), window)
-    return tuple(_incident(facts, cluster, events, findings, slack) for cluster in clusters)
+    rows = _RowEvents(facts) if add_rows and clusters else None
+    return tuple(_incident(facts, cluster, events, findings, slack, rows) for cluster in clusters)
 
 
 # --- OnCalendar: the common forms (shorthands, "[DOW] [Y-M-D] [H:M[:S]]", lists, ranges "a..b", steps) ---

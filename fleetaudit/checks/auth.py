@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from typing import Dict, Iterator, List, Tuple
 
 from fleetaudit.facts import AuthEvent, HostFacts
@@ -15,12 +16,32 @@ PAIR_WINDOW = dt.timedelta(seconds=10)
 
 
 def failed_attempts(facts: HostFacts) -> List[AuthEvent]:
-    """Return failed logins: every ``failed`` line plus ``invalid_user`` lines with no matching failure."""
+    """Return failed logins: every ``failed`` line plus ``invalid_user`` lines with no matching failure.
+
+    A match is a failure of the same user and source within ``PAIR_WINDOW``; failures are indexed by
+    (user, source) with sorted times, so each ``invalid_user`` line costs one bisection.
+    """
     failed = [e for e in facts.auth_events if e.kind == "failed"]
-    extra = [e for e in facts.auth_events if e.kind == "invalid_user" and not any(
-        f.user == e.user and f.source_ip == e.source_ip and abs(local(f.at) - local(e.at)) <= PAIR_WINDOW
-        for f in failed)]
+    index = _failure_times(failed)
+    extra = [e for e in facts.auth_events if e.kind == "invalid_user"
+             and not _has_failure_near(index.get((e.user, e.source_ip), []), local(e.at))]
     return sorted(failed + extra, key=lambda e: local(e.at))
+
+
+def _failure_times(failed: List[AuthEvent]) -> Dict[Tuple[str, str], List[dt.datetime]]:
+    """Index the failures' naive local times by (user, source), each list sorted."""
+    index: Dict[Tuple[str, str], List[dt.datetime]] = {}
+    for e in failed:
+        index.setdefault((e.user, e.source_ip), []).append(local(e.at))
+    for times in index.values():
+        times.sort()
+    return index
+
+
+def _has_failure_near(times: List[dt.datetime], at: dt.datetime) -> bool:
+    """Say whether a sorted list holds a time within ``PAIR_WINDOW`` of ``at`` (either side, inclusive)."""
+    i = bisect_left(times, at - PAIR_WINDOW)
+    return i < len(times) and times[i] <= at + PAIR_WINDOW
 
 
 @check("auth.failed_logins", description="SSH logins failed (wrong password, unknown user).",

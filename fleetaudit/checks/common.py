@@ -23,13 +23,18 @@ def iso_minute(at: dt.datetime) -> str:
 
 
 def local(at: dt.datetime) -> dt.datetime:
-    """Return host-local wall-clock time without tzinfo, so naive and aware times compare."""
-    return at.replace(tzinfo=None)
+    """Return host-local wall-clock time without tzinfo, so naive and aware times compare.
+
+    A naive value is returned as is: ``replace`` builds a new object, and this runs for every logger row.
+    """
+    return at if at.tzinfo is None else at.replace(tzinfo=None)
 
 
 def minute(at: dt.datetime) -> dt.datetime:
-    """Return naive local time truncated to the minute."""
-    return local(at).replace(second=0, microsecond=0)
+    """Return naive local time truncated to the minute (the value itself when it already is)."""
+    if at.second or at.microsecond or at.tzinfo is not None:
+        return at.replace(tzinfo=None, second=0, microsecond=0)
+    return at
 
 
 def fingerprint(check_id: str, host: str, key: str) -> str:

@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from fleetaudit.facts import LoggerData
 
-from .common import local
+from .common import minute
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _slots_between(earlier: dt.datetime, later: dt.datetime, interval: int) -> i
 
 def _groups(data: LoggerData) -> List[Tuple[dt.datetime, int]]:
     """Return (minute, row count) for every distinct stamp minute, in time order."""
-    counts = Counter(local(r.stamp).replace(second=0, microsecond=0) for r in data.rows)
+    counts = Counter(minute(r.stamp) for r in data.rows)
     return sorted(counts.items())
 
 
@@ -101,8 +101,8 @@ class _Walker:
 
     def feed(self, stamp: dt.datetime, count: int) -> None:
         """Account for ``count`` rows stamped in minute ``stamp``."""
-        own = slot_of(stamp, self.interval)
-        late = int((stamp - own).total_seconds() // 60)
+        late = (stamp.hour * 60 + stamp.minute) % self.interval     # = slot_of(stamp); stamp is whole minutes
+        own = stamp - dt.timedelta(minutes=late) if late else stamp
         if self.prev_slot is None or self.prev_stamp is None:
             self._single(stamp, late)
         else:

@@ -45,8 +45,11 @@ def noisy_program(facts: HostFacts, ctx: CheckContext) -> Iterator[Finding]:
         summary = (f"{vol.program} wrote {vol.lines} lines ({vol.bytes} bytes, {share:g}% of the log) between "
                    f"{iso(vol.first)} and {iso(vol.last)}, e.g. \"{vol.sample[:120]}\": fix or stop it before it "
                    f"fills the log partition.")
-        evidence = {"program": vol.program, "lines": vol.lines, "bytes": vol.bytes, "share_percent": share,
-                    "first": iso(vol.first), "last": iso(vol.last), "sample": vol.sample}
+        evidence: dict[str, object] = {"program": vol.program, "lines": vol.lines, "bytes": vol.bytes,
+                                       "share_percent": share, "first": iso(vol.first), "last": iso(vol.last),
+                                       "sample": vol.sample}
+        if "syslog" in facts.remote_summaries:      # exact counts made on the host (log over its cap)
+            evidence["counted_on_host"] = True
         yield make(facts, "logs.noisy_program", "warning", summary, evidence, key=vol.program,
                    start=vol.first, end=vol.last)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+from bisect import bisect_left, insort
 from collections import deque
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Deque, Iterator, List, Optional, Sequence, Tuple
 
 from fleetaudit.facts import HostFacts, LoggerRow
@@ -15,6 +17,7 @@ from .common import iso, local, make
 from .registry import CheckContext, check
 
 MIN_BASELINE_ROWS = 3
+Reading = Tuple[dt.datetime, int, LoggerRow]      # (naive local stamp, rowid, row)
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,11 @@ class Spike:
     ambient_change_c: Optional[float]
 
 
-def _readings(rows: Sequence[LoggerRow]) -> List[LoggerRow]:
-    return sorted((r for r in rows if r.temperature is not None), key=lambda r: (local(r.stamp), r.rowid))
+def _readings(rows: Sequence[LoggerRow]) -> List[Reading]:
+    """Return (naive local stamp, rowid, row) for every row with a temperature, in time order."""
+    keyed = [(local(r.stamp), r.rowid, r) for r in rows if r.temperature is not None]
+    keyed.sort(key=itemgetter(0, 1))
+    return keyed
 
 
 def _median(values: Sequence[Optional[float]]) -> Optional[float]:
@@ -37,42 +43,72 @@ def _median(values: Sequence[Optional[float]]) -> Optional[float]:
     return statistics.median(known) if known else None
 
 
+def _sorted_median(ordered: List[float]) -> float:
+    """Return the median of an already sorted, non-empty list (as ``statistics.median`` computes it)."""
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 class _SpikeFinder:
-    """Tracks a rolling window of earlier readings and the spike in progress."""
+    """Tracks a rolling window of earlier readings and the spike in progress.
+
+    The window's temperatures are also kept sorted (``bisect``), so its median costs O(log n) per row
+    instead of sorting the whole window again.
+    """
 
     def __init__(self, window: dt.timedelta, margin: float) -> None:
         self.window, self.margin = window, margin
-        self.recent: Deque[LoggerRow] = deque()
-        self.spike: List[LoggerRow] = []
+        self.recent: Deque[Reading] = deque()
+        self.temps: List[float] = []
+        self.nans = 0                      # NaN readings in the window: they cannot be kept sorted
+        self.spike: List[Reading] = []
         self.base: Tuple[float, Optional[float]] = (0.0, None)
         self.found: List[Spike] = []
 
-    def feed(self, row: LoggerRow) -> None:
+    def feed(self, reading: Reading) -> None:
         """Consider one reading."""
-        temp = float(row.temperature or 0.0)
+        temp = float(reading[2].temperature or 0.0)
         if self.spike and temp - self.base[0] >= self.margin:
-            self.spike.append(row)
+            self.spike.append(reading)
             return
         self.close()
-        while self.recent and local(row.stamp) - local(self.recent[0].stamp) > self.window:
-            self.recent.popleft()
+        self._expire(reading[0])
         if len(self.recent) >= MIN_BASELINE_ROWS:
-            base = statistics.median(float(r.temperature or 0.0) for r in self.recent)
+            base = self._baseline()
             if temp - base >= self.margin:
-                self.base = (base, _median([r.ambient for r in self.recent]))
-                self.spike = [row]
+                self.base = (base, _median([r.ambient for _, _, r in self.recent]))
+                self.spike = [reading]
                 return
-        self.recent.append(row)
+        self.recent.append(reading)
+        if temp != temp:
+            self.nans += 1
+        else:
+            insort(self.temps, temp)
+
+    def _baseline(self) -> float:
+        """Return the median temperature of the window (the slow way only when it holds a NaN)."""
+        if self.nans:
+            return statistics.median(float(r.temperature or 0.0) for _, _, r in self.recent)
+        return _sorted_median(self.temps)
+
+    def _expire(self, at: dt.datetime) -> None:
+        """Drop the readings older than the window before ``at``."""
+        while self.recent and at - self.recent[0][0] > self.window:
+            old = float(self.recent.popleft()[2].temperature or 0.0)
+            if old != old:
+                self.nans -= 1
+            else:
+                del self.temps[bisect_left(self.temps, old)]
 
     def close(self) -> None:
         """Finish the spike in progress, if any."""
         if not self.spike:
             return
-        peak = max(self.spike, key=lambda r: float(r.temperature or 0.0))
+        peak = max((r for _, _, r in self.spike), key=lambda r: float(r.temperature or 0.0))
         ambient = None
         if peak.ambient is not None and self.base[1] is not None:
             ambient = round(peak.ambient - self.base[1], 2)
-        self.found.append(Spike(local(self.spike[0].stamp), local(self.spike[-1].stamp),
+        self.found.append(Spike(self.spike[0][0], self.spike[-1][0],
                                 float(peak.temperature or 0.0), self.base[0], ambient))
         self.spike = []
 
@@ -80,8 +116,8 @@ class _SpikeFinder:
 def spikes(rows: Sequence[LoggerRow], window_minutes: int, margin: float) -> List[Spike]:
     """Return every spike of at least ``margin`` degrees over the median of the previous window."""
     finder = _SpikeFinder(dt.timedelta(minutes=window_minutes), margin)
-    for row in _readings(rows):
-        finder.feed(row)
+    for reading in _readings(rows):
+        finder.feed(reading)
     finder.close()
     return finder.found
 

@@ -196,7 +196,7 @@ BEGIN {
 	split("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec", a, " ")
 	for (i = 1; i <= 12; i++) mo[a[i]] = i
 	split("31 29 31 30 31 30 31 31 30 31 30 31", md, " ")
-	pk = "\n"; pr = "\n"; lt = "-"; ml = length(M)
+	pk = "\n"; pr = "\n"; pl = "\n"; lt = "-"; ml = length(M)
 }
 substr($0, 1, ml) == M {
 	if (open) endfile()
@@ -205,8 +205,9 @@ substr($0, 1, ml) == M {
 	if (open) print "F" substr($0, ml + 1)
 	next
 }
+$0 == pl && lw == 1 { tb += z; tl++; dl++; cn++; cb += z; next }
 {
-	z = length($0) + 1; tb += z; tl++; l = $0; lw = 0; pe = z == 1
+	z = length($0) + 1; tb += z; tl++; l = $0; pl = $0; lw = 0; pe = z == 1
 	if (substr(l, z - 1) == "\r") sub(/[\r]+$/, "", l)
 	if (length(l) > 15 && substr(l, 4, 1) == " " && substr(l, 10, 1) == ":" && substr(l, 16, 1) == " ") {
 		k = substr(l, 1, 15); r = substr(l, 17); t = 1

@@ -25,6 +25,9 @@ MONTHS: Dict[str, int] = {m: i for i, m in enumerate(
 PROVISIONAL_YEAR = 2000
 HALF_YEAR = dt.timedelta(days=183)
 TAG_RE = re.compile(r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?: ?(.*)", re.S)
+TAG_HEAD_RE = re.compile(r"(\S+) ([^\s\[:]+)(?:\[(\d+)\])?:")
+SECONDS: Dict[str, int] = {f"{s:02d}": s for s in range(60)}
+SECOND_STEPS = tuple(dt.timedelta(seconds=s) for s in range(60))
 _TZ_CACHE: Dict[str, dt.tzinfo] = {}
 
 
@@ -101,6 +104,8 @@ class LineDater:
         self.aware = 0
         self._cache: Dict[str, dt.datetime] = {}
         self._year = PROVISIONAL_YEAR
+        self._minutes: Dict[str, Tuple[int, int, dt.datetime]] = {}
+        self.cached = self._cache.get  # the stamp of a key seen before (traditional keys are 15 characters)
 
     def date(self, line: str) -> Optional[Tuple[dt.datetime, int]]:
         """Return (datetime, index after the stamp and its space) or None when the line has no stamp."""
@@ -124,7 +129,21 @@ class LineDater:
         return stamp, end
 
     def _traditional(self, key: str) -> Optional[dt.datetime]:
-        """Parse ``Mmm dd HH:MM:SS`` with the provisional year."""
+        """Parse ``Mmm dd HH:MM:SS`` with the provisional year, reusing the parsed minute of earlier lines."""
+        minute = self._minutes.get(key[:12])
+        second = SECONDS.get(key[13:15])
+        if minute is None or second is None or key[12] != ":":
+            return self._traditional_slow(key)
+        month, base_year, base = minute
+        years = self.years
+        year = years.year if month == years.month else years.year_for(month)
+        self.traditional += 1
+        if year == base_year:
+            return base + SECOND_STEPS[second]
+        return self._traditional_slow(key, year)
+
+    def _traditional_slow(self, key: str, year: int = 0) -> Optional[dt.datetime]:
+        """Parse a traditional stamp field by field; ``year`` given when the year tracker was already asked."""
         month = MONTHS.get(key[:3])
         if month is None or key[12] != ":":
             return None
@@ -132,12 +151,20 @@ class LineDater:
             day, hour, minute, second = int(key[4:6]), int(key[7:9]), int(key[10:12]), int(key[13:15])
         except ValueError:
             return None
-        year = self.years.year_for(month)
-        self.traditional += 1
+        if not year:
+            year = self.years.year_for(month)
+            self.traditional += 1
+        try:
+            base = dt.datetime(year, month, day, hour, minute)
+        except ValueError:
+            return _clamped(year, month, day, hour, minute, second)
+        if len(self._minutes) > 4096:
+            self._minutes.clear()
+        self._minutes[key[:12]] = (month, year, base)
         try:
             return dt.datetime(year, month, day, hour, minute, second)
         except ValueError:
-            return _clamped(year, month, day, hour, minute, second)
+            return None
 
 
 def _clamped(year: int, month: int, day: int, hour: int, minute: int, second: int) -> Optional[dt.datetime]:
@@ -161,6 +188,54 @@ def split_tag(rest: str) -> Tuple[str, str, Optional[int], str]:
         return host, "", None, msg
     pid = m.group(3)
     return m.group(1), m.group(2), int(pid) if pid and len(pid) < 10 else None, m.group(4)
+
+
+class TagSplitter:
+    """``split_tag`` with the ``host prog[pid]:`` head of each line looked up in a small cache.
+
+    The regex can only match with its colon at the first ':' after the first space, so the head up to there
+    decides the match; lines whose head does not match go to ``split_tag`` itself.
+    """
+
+    def __init__(self) -> None:
+        """Start with an empty head cache."""
+        self._heads: Dict[str, Tuple[str, str, Optional[int]]] = {}
+        self._rests: Dict[str, Tuple[str, str, Optional[int], str]] = {}
+        self.cached = self._rests.get  # the split of a whole rest seen before (a flooding program's line)
+
+    def split(self, rest: str) -> Tuple[str, str, Optional[int], str]:
+        """Return what ``split_tag(rest)`` returns (and remember it for ``cached``)."""
+        found = self._split(rest)
+        if len(self._rests) > 1024:
+            self._rests.clear()
+        self._rests[rest] = found
+        return found
+
+    def _split(self, rest: str) -> Tuple[str, str, Optional[int], str]:
+        """Split one rest through the head cache."""
+        space = rest.find(" ")
+        colon = rest.find(":", space + 1) if space >= 0 else -1
+        if colon < 0:
+            return split_tag(rest)
+        head = rest[:colon + 1]
+        tag = self._heads.get(head)
+        if tag is None:
+            tag = self._head(head)
+        if not tag:
+            return split_tag(rest)
+        if rest[colon + 1:colon + 2] == " ":
+            return tag[0], tag[1], tag[2], rest[colon + 2:]
+        return tag[0], tag[1], tag[2], rest[colon + 1:]
+
+    def _head(self, head: str) -> Tuple[str, str, Optional[int]]:
+        """Parse and cache one head; an empty tuple when it is no tag."""
+        m = TAG_HEAD_RE.fullmatch(head)
+        pid = m.group(3) if m is not None else None
+        found = (m.group(1), m.group(2), int(pid) if pid and len(pid) < 10 else None) if m is not None else ()
+        if len(self._heads) > 4096:
+            self._heads.clear()
+        self._heads[head] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
 
 
 def with_year(stamp: dt.datetime, delta: int) -> dt.datetime:

@@ -12,8 +12,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from fleetaudit.facts import ClockEvent, CronRun, LogCoverage, ProgramVolume, ReadStats, SystemdMessage
 from fleetaudit.parse import syslog_events as ev
-from fleetaudit.parse.lines import StatsBuilder, iter_lines
-from fleetaudit.parse.stamps import LineDater, naive, split_tag, with_year, year_delta
+from fleetaudit.parse.lines import StatsBuilder, iter_blocks
+from fleetaudit.parse.stamps import LineDater, TagSplitter, naive, with_year, year_delta
 
 BACKWARDS_SLACK = dt.timedelta(seconds=60)
 MAX_EVENTS = 200_000
@@ -36,15 +36,18 @@ class SyslogResult:
     boots: Tuple[dt.datetime, ...] = ()
 
 
-@dataclass
 class _Volume:
     """Running per-program counters."""
 
-    lines: int = 0
-    bytes: int = 0
-    first: Optional[dt.datetime] = None
-    last: Optional[dt.datetime] = None
-    sample: str = ""
+    __slots__ = ("lines", "bytes", "first", "last", "sample")
+
+    def __init__(self, first: dt.datetime, sample: str) -> None:
+        """Start counting a program at its first line."""
+        self.lines = 0
+        self.bytes = 0
+        self.first: Optional[dt.datetime] = first
+        self.last: Optional[dt.datetime] = first
+        self.sample = sample
 
 
 @dataclass
@@ -55,6 +58,7 @@ class _Scan:
     silence: dt.timedelta
     stats: StatsBuilder
     dater: LineDater = field(default_factory=LineDater)
+    tags: TagSplitter = field(default_factory=TagSplitter)
     volumes: Dict[str, _Volume] = field(default_factory=dict)
     total_bytes: int = 0
     first: Optional[dt.datetime] = None
@@ -70,22 +74,52 @@ class _Scan:
     boot_marker: bool = False
 
     def feed(self, path: str, rel: str) -> None:
-        """Read one file, line by line."""
-        for _lineno, line, size in iter_lines(path, rel, self.stats):
-            self.total_bytes += size
-            self.line(rel, line, size)
+        """Read one file, a block of lines at a time."""
+        for texts, sizes in iter_blocks(path, rel, self.stats):
+            self.total_bytes += sum(sizes)
+            self.block(rel, texts, sizes)
+
+    def block(self, rel: str, texts: List[str], sizes: List[int]) -> None:
+        """Account for a block of lines (the hot loop: ``line`` inlined with its lookups bound to locals).
+
+        ``dater.cached`` and ``tags.cached`` answer repeated stamps and repeated ``host tag: message`` rests
+        (a flooding program) without a call; a key found in the stamp cache came from a traditional line, so
+        the only check left is the space after it. A line stamped with the very object of the line before
+        (same second, from the dater's cache) cannot move the coverage, so ``_time`` is skipped for it unless
+        a journal boot marker is pending.
+        """
+        date, split, volumes, events = self.dater.date, self.tags.split, self.volumes, ev.EVENT_PROGRAMS
+        stamps, tags = self.dater.cached, self.tags.cached
+        same_ok = self.silence >= dt.timedelta(0)
+        for line, size in zip(texts, sizes):
+            stamp = stamps(line[:15])
+            if stamp is not None and line[15:16] == " ":
+                end = 16
+            else:
+                dated = date(line)
+                if dated is None:
+                    self._undated(line)
+                    continue
+                stamp, end = dated
+            rest = line[end:]
+            tag = tags(rest)
+            if tag is None:
+                tag = split(rest)
+            program = tag[1]
+            if stamp is not self.last or self.boot_marker or not same_ok:
+                self._time(rel, stamp)
+            vol = volumes.get(program)
+            if vol is None:
+                vol = volumes[program] = _Volume(stamp, tag[3][:SAMPLE_CHARS])
+            vol.lines += 1
+            vol.bytes += size
+            vol.last = stamp
+            if program in events:
+                self._events(program, tag[2], tag[3], stamp, line)
 
     def line(self, rel: str, line: str, size: int) -> None:
         """Account for one line."""
-        dated = self.dater.date(line)
-        if dated is None:
-            self._undated(line)
-            return
-        stamp, end = dated
-        _host, program, pid, message = split_tag(line[end:])
-        self._time(rel, stamp)
-        self._volume(program, stamp, size, message)
-        self._events(program, pid, message, stamp, line)
+        self.block(rel, [line], [size])
 
     def _undated(self, line: str) -> None:
         """Handle a line without a stamp: journal markers, blank lines, or damage."""
@@ -102,7 +136,7 @@ class _Scan:
 
     def _time(self, rel: str, stamp: dt.datetime) -> None:
         """Track coverage: first/last, time going backwards, silences."""
-        wall = naive(stamp)
+        wall = stamp if stamp.tzinfo is None else stamp.replace(tzinfo=None)
         if stamp.tzinfo is None:
             self.last_traditional = stamp
         if self.first is None:
@@ -120,15 +154,6 @@ class _Scan:
         if self.boot_marker:
             self.boot_marker = False
             self.boots.setdefault("journal", []).append(stamp)
-
-    def _volume(self, program: str, stamp: dt.datetime, size: int, message: str) -> None:
-        """Count one line for its program."""
-        vol = self.volumes.get(program)
-        if vol is None:
-            vol = self.volumes[program] = _Volume(first=stamp, sample=message[:SAMPLE_CHARS])
-        vol.lines += 1
-        vol.bytes += size
-        vol.last = stamp
 
     def _events(self, program: str, pid: Optional[int], message: str, stamp: dt.datetime, line: str) -> None:
         """Extract cron runs, systemd unit lines, clock steps and boots."""

@@ -10,6 +10,9 @@ import re
 from typing import Dict, Optional, Tuple
 
 CRON_IDENTS = frozenset(("CRON", "cron", "CROND", "crond", "/usr/sbin/cron"))
+CLOCK_PROGRAMS = frozenset(("systemd-timesyncd", "fake-hwclock", "systemd-journald", "systemd"))
+BOOT_PROGRAMS = frozenset(("kernel", "systemd", "rsyslogd"))
+EVENT_PROGRAMS = CRON_IDENTS | CLOCK_PROGRAMS | BOOT_PROGRAMS  # any other program's lines carry no event
 CMD_RE = re.compile(r"\((?P<user>[^)]*)\) CMD \((?:\[\d+\] )?(?P<cmd>.*)\)\s*$", re.S)  # -L 8 adds "[pid] "
 CRON_OTHER_RE = re.compile(r"(pam_unix\(cron:session\): session (opened|closed)|\([^)]*\) (INFO|info|STARTUP|END|"
                            r"RELOAD|ORPHAN|WRONG|BAD|ERROR|MAIL|CMDOUT|CMDEND))")

@@ -27,6 +27,8 @@ BIND_PATHS: Tuple[str, ...] = (
 )
 LOGGER_DB = "var/logger/logging.db"
 VPN_DIR = "usr/local/vpnserver"
+SQLITE_WRITER_OFFSET = 96
+SQLITE_BUSTER_VERSION = 3027002
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,24 @@ def write_logger_db(path: Path, rows: Sequence[Tuple[str, float]]) -> None:
         path.unlink()
     con = sqlite3.connect(str(path))
     try:
+        con.execute("PRAGMA page_size = 4096")
         con.execute("CREATE TABLE temperatures(timestamp TEXT, temperature REAL)")
         con.executemany("INSERT INTO temperatures(timestamp, temperature) VALUES (?, ?)", rows)
         con.commit()
     finally:
         con.close()
+    pin_sqlite_version(path)
+
+
+def pin_sqlite_version(path: Path) -> None:
+    """Stamp the header's informational "last writer" version as buster's SQLite, whatever library wrote it.
+
+    Bytes 96..99 of an SQLite file only record which library version last wrote it; fixing them keeps the
+    DB's bytes independent of the machine's libsqlite3 (and says 3.27.2, the version a buster Pi has).
+    """
+    with path.open("r+b") as db:
+        db.seek(SQLITE_WRITER_OFFSET)
+        db.write(SQLITE_BUSTER_VERSION.to_bytes(4, "big"))
 
 
 def write_identity(spec: SimHostSpec, dest: Path) -> None:
