@@ -182,10 +182,10 @@ def _generated_log(root: Path, seed: int) -> None:
     log_dir.mkdir(parents=True)
     t = dt.datetime(2020, 12, 25)
     for name in ["syslog.3.gz", "syslog.2.gz", "syslog.1", "syslog"][rnd.randrange(4):]:
-        lines = []
+        lines: List[str] = []
         for _ in range(rnd.randrange(300)):
             t += dt.timedelta(seconds=rnd.choice([0, 1, 60, 3600, 86400]))
-            lines.append(_line(rnd, t))
+            lines.append(lines[-1] if lines and rnd.random() < 0.3 else _line(rnd, t))
         raw = "".join(lines).encode()
         raw = raw.rstrip(b"\n") if rnd.random() < 0.3 else raw
         (log_dir / name).write_bytes(gzip.compress(raw) if name.endswith(".gz") else raw)

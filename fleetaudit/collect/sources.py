@@ -115,7 +115,11 @@ _BASE: Tuple[SourceSpec, ...] = (
 # to ONE awk, so its stamp cache and Dec->Jan year tracker run over the same line sequence as
 # ``parse.stamps.LineDater``: a plain file up to the size in its header (``head -c``), a gzip file (by magic,
 # as the parser decides) through ``gzip -dc``. Each file is preceded by a marker line holding a random nonce
-# (a log line cannot forge it); nothing is written on the host. The awk is POSIX (mawk, busybox). Output:
+# (passed in the environment, not on the command line; a log line cannot forge it); nothing is written.
+# The awk is POSIX (no regex intervals, no gawk extensions; tested with mawk, Raspberry Pi OS's awk). It runs
+# under the engine's command timeout (--command-timeout, 60 s): 2 GB of one repeated line took 6 s here
+# (a run of identical lines is counted on a fast path), varied lines about 3 s per million; a Pi is slower.
+# On a timeout the output has no T row and the workstation falls back to the tail, saying so. Output:
 #   N  reason                                       no file over the cap: nothing summarised
 #   F  path  size  inode                            a file begins
 #   P  program lines bytes firstroll first lastroll last sample       one per program of that file
@@ -190,13 +194,13 @@ function endfile(   q) {
 }
 function reset() {
 	split("", n); split("", b); split("", fk); split("", fy); split("", lk); split("", ly); split("", sm)
-	tl = 0; tb = 0; dl = 0; bad = 0; on = 0; ob = 0; np = 0; cq = 0; lt = "-"; lty = 0
+	tl = 0; tb = 0; dl = 0; bad = 0; on = 0; ob = 0; np = 0; cq = 0; lt = "-"; lty = 0; lw = 0; pl = "\n"
 }
 BEGIN {
 	split("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec", a, " ")
 	for (i = 1; i <= 12; i++) mo[a[i]] = i
 	split("31 29 31 30 31 30 31 31 30 31 30 31", md, " ")
-	pk = "\n"; pr = "\n"; pl = "\n"; lt = "-"; ml = length(M)
+	M = ENVIRON["M"]; pk = "\n"; pr = "\n"; pl = "\n"; lt = "-"; ml = length(M)
 }
 substr($0, 1, ml) == M {
 	if (open) endfile()
@@ -238,7 +242,7 @@ $0 == pl && lw == 1 { tb += z; tl++; dl++; cn++; cb += z; next }
 }
 """
 
-SUMMARY_SH = r"""c=%(cap)s r=${FA_ROOT:-} T=$(printf '\t') N='
+SUMMARY_SH = r"""summary_cap=%(cap)s r=${FA_ROOT:-} T=$(printf '\t') N='
 '
 A=%(awk)s
 fa_ok() {
@@ -270,10 +274,10 @@ fa_list() {
 L=$(fa_list syslog)
 [ -n "$L" ] || L=$(fa_list messages)
 big=
-while IFS=$T read -r s i f; do [ -n "$s" ] && [ "$s" -gt "$c" ] && big=1; done <<EOF
+while IFS=$T read -r s i f; do [ -n "$s" ] && [ "$s" -gt "$summary_cap" ] && big=1; done <<EOF
 $L
 EOF
-if [ -z "$big" ]; then printf 'N\tno system log file is over %%s bytes\n' "$c"; exit 0; fi
+if [ -z "$big" ]; then printf 'N\tno system log file is over %%s bytes\n' "$summary_cap"; exit 0; fi
 M=@FA-SUMMARY-$(od -An -N8 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')-$$
 {
 	while IFS=$T read -r s i f; do
@@ -287,7 +291,7 @@ M=@FA-SUMMARY-$(od -An -N8 -tx1 /dev/urandom 2>/dev/null | tr -d ' \n')-$$
 $L
 EOF
 	printf '\n%%s\n' "$M"
-} | awk -v M="$M" "$A"
+} | M=$M LC_ALL=C awk "$A"
 """
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Sequence, Tuple
 
 from fleetaudit.facts import AuthEvent, ReadStats
-from fleetaudit.parse.lines import StatsBuilder, iter_lines
-from fleetaudit.parse.stamps import LineDater, split_tag, with_year, year_delta
+from fleetaudit.parse.lines import StatsBuilder, iter_blocks
+from fleetaudit.parse.stamps import LineDater, TagSplitter, with_year, year_delta
 
 MAX_EVENTS = 200_000
 ACCEPTED_RE = re.compile(r"Accepted (?P<method>\S+) for (?P<user>.*?) from (?P<ip>\S+) port \d+")
@@ -77,33 +77,54 @@ def classify_auth(program: str, message: str) -> Optional[Tuple[str, str, str, s
     return None
 
 
-def parse_authlog(files: Sequence[Tuple[str, str]], reference: Optional[dt.datetime] = None,
-                  year_hints: Sequence[dt.datetime] = ()) -> AuthResult:
-    """Read auth.log files (path, snapshot name), oldest first, into events; never raises."""
-    stats = StatsBuilder("auth")
-    dater = LineDater()
-    found: List[AuthEvent] = []
-    last: Optional[dt.datetime] = None
-    span: List[dt.datetime] = []
-    for path, rel in files:
-        for _n, line, _size in iter_lines(path, rel, stats):
-            dated = dater.date(line)
+class _AuthScan:
+    """Mutable state of one pass over auth.log files: the events and the first/last dated line."""
+
+    def __init__(self) -> None:
+        """Start with no lines seen."""
+        self.stats = StatsBuilder("auth")
+        self.dater = LineDater()
+        self.tags = TagSplitter()
+        self.found: List[AuthEvent] = []
+        self.last: Optional[dt.datetime] = None      # newest line without an offset (decides the year)
+        self.first: Optional[dt.datetime] = None
+        self.newest: Optional[dt.datetime] = None
+
+    def block(self, texts: List[str]) -> None:
+        """Classify a block of lines."""
+        date, split, found, stats = self.dater.date, self.tags.split, self.found, self.stats
+        for line in texts:
+            dated = date(line)
             if dated is None:
                 stats.bad_lines += bool(line.strip()) and not line.startswith("-- ")
                 continue
-            last = dated[0] if dated[0].tzinfo is None else last
-            span = [span[0] if span else dated[0], dated[0]]
-            _host, program, _pid, message = split_tag(line[dated[1]:])
+            stamp = dated[0]
+            if stamp.tzinfo is None:
+                self.last = stamp
+            if self.first is None:
+                self.first = stamp
+            self.newest = stamp
+            _host, program, _pid, message = split(line[dated[1]:])
             hit = classify_auth(program, message)
             if hit is not None and len(found) < MAX_EVENTS:
-                found.append(AuthEvent(dated[0], hit[0], hit[1], hit[2], hit[3], hit[4], line))
-    delta = year_delta(last, reference, year_hints) if last is not None else 0
+                found.append(AuthEvent(stamp, hit[0], hit[1], hit[2], hit[3], hit[4], line))
+
+
+def parse_authlog(files: Sequence[Tuple[str, str]], reference: Optional[dt.datetime] = None,
+                  year_hints: Sequence[dt.datetime] = ()) -> AuthResult:
+    """Read auth.log files (path, snapshot name), oldest first, into events; never raises."""
+    scan = _AuthScan()
+    for path, rel in files:
+        for texts, _sizes in iter_blocks(path, rel, scan.stats):
+            scan.block(texts)
+    delta = year_delta(scan.last, reference, year_hints) if scan.last is not None else 0
 
     def fix(stamp: dt.datetime) -> dt.datetime:
         return with_year(stamp, delta) if stamp.tzinfo is None else stamp
 
-    return AuthResult(tuple(_shift(found, fix)), stats.freeze(), fix(span[0]) if span else None,
-                      fix(span[-1]) if span else None)
+    return AuthResult(tuple(_shift(scan.found, fix)), scan.stats.freeze(),
+                      fix(scan.first) if scan.first is not None else None,
+                      fix(scan.newest) if scan.newest is not None else None)
 
 
 def _shift(events: List[AuthEvent], fix: Callable[[dt.datetime], dt.datetime]) -> List[AuthEvent]:
