@@ -225,7 +225,9 @@ def test_ssh_keygen_present() -> None:
 # --- faults mid-run against the simulated fleet: a stopped host, and Ctrl-C on the whole run ---------------
 
 def _first_file(reports: Path, name: str) -> bool:
-    return any(not p.name.endswith(".part") for p in reports.glob(f".*.partial/{name}/**/*") if p.is_file())
+    """Return True once the host's first log file is stored (every source before the syslog is complete then)."""
+    return any(not p.name.endswith(".part") for p in reports.glob(f".*.partial/{name}/files/var/log/*")
+               if p.is_file())
 
 
 @pytest.mark.fleet
