@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Mapping, Sequence, Tuple
 
 from fleetaudit.facts import HostFacts
 from fleetaudit.model import Comparison, Finding, HostSnapshot, TwinDiff, severity_rank
+from fleetaudit.units import human_bytes
 
 AUDITED = ("ok", "partial")
 ABSENT = "absent"
@@ -78,17 +79,8 @@ def _log_partition(facts: HostFacts) -> Items:
     mount = facts.log_mount or "/var/log"
     for fs in facts.filesystems:
         if fs.mount == mount:
-            return {f"{mount} size": _size(fs.size_bytes), f"{mount} use": f"{fs.use_percent:g}%"}
+            return {f"{mount} size": human_bytes(fs.size_bytes, binary=True), f"{mount} use": f"{fs.use_percent:g}%"}
     return {}
-
-
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 EXTRACTORS: Mapping[str, Callable[[HostFacts], Items]] = {

@@ -105,7 +105,8 @@ class AuthEvent:
     """An auth.log event."""
 
     at: dt.datetime
-    kind: str                     # accepted | failed | invalid_user | sudo | sudo_failed | session_opened | session_closed
+    # kind: accepted | failed | invalid_user | sudo | sudo_failed | session_opened | session_closed
+    kind: str
     user: str
     source_ip: str = ""
     method: str = ""              # password | publickey | ...

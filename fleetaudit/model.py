@@ -195,7 +195,8 @@ class TwinDiff:
     """One item that differs between hosts of the same group."""
 
     group: str
-    kind: str                              # package | service_enabled | service_running | timer | crontab | kernel | os | log_partition
+    # kind: package | service_enabled | service_running | timer | crontab | kernel | os | log_partition
+    kind: str
     item: str
     values: Mapping[str, str]              # host -> value ("absent" when missing)
     odd_ones_out: Tuple[str, ...]

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from fleetaudit.model import HostSnapshot, SourceResult
+from fleetaudit.units import human_bytes
 
 
 class ProgressSink(Protocol):
@@ -27,16 +28,6 @@ class ProgressSink(Protocol):
     def host_finished(self, snapshot: HostSnapshot) -> None:
         """A host is done; ``snapshot.status`` says how it went."""
         ...
-
-
-def human_bytes(count: int) -> str:
-    """Return a byte count as a short human string (1.2 MB)."""
-    size = float(count)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} GB"
 
 
 def summary_line(snap: HostSnapshot) -> str:
