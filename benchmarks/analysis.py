@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
+from benchmarks.measure import load_avg
 from fleetaudit.collect.engine import CollectOptions, collect
 from fleetaudit.inventory import load_inventory
 from fleetaudit.parse import build_facts
@@ -35,6 +36,7 @@ def time_analysis(inventory_path: Path, reports: Path, profile_to: Optional[Path
     run = collect(inventory, inventory.hosts, str(reports), CollectOptions(jobs=1))
     collect_s = time.perf_counter() - t0
     snap, host = run.hosts[0], inventory.hosts[0]
+    load = load_avg()
     facts_s = best_of(1, lambda: build_facts(snap, host))
     analyze_s, analyze_cpu = best_pair(3, lambda: analyze(run, inventory))
     facts = build_facts(snap, host)
@@ -42,7 +44,8 @@ def time_analysis(inventory_path: Path, reports: Path, profile_to: Optional[Path
     point: Dict[str, object] = {"collect_local_s": round(collect_s, 3), "build_facts_s (1 run)": round(facts_s, 3),
                                 "analyze_s": round(analyze_s, 3),
                                 "analyze_cpu_s": round(analyze_cpu, 3), "logger_rows": rows,
-                                "snapshot_bytes": sum(s.bytes for s in snap.sources), "status": snap.status}
+                                "snapshot_bytes": sum(s.bytes for s in snap.sources), "status": snap.status,
+                                "load_avg_start": load}
     if profile_to is not None:
         point["profile"] = str(profile_to)
         _profile(lambda: analyze(run, inventory), profile_to)

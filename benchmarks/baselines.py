@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
-from benchmarks.measure import Result, Usage, run_child, run_pool
+from benchmarks.measure import Result, Usage, load_avg, run_child, run_pool
 from fleetaudit.collect.sources import sources_for
 from fleetaudit.model import Host
 
@@ -64,12 +64,13 @@ def tar_floor(hosts: Sequence[Host], key: str, known_hosts: str, jobs: int) -> R
     """Run the OpenSSH + tar pool over ``hosts`` and return its row."""
     globs, commands = same_sources(hosts[0])
     command = remote_tar_command(globs, commands)
+    load = load_avg()
     wall, results = run_pool(jobs, [_tar_task(h, key, known_hosts, command) for h in hosts])
     failed = sum(1 for usage, n in results if usage.code != 0 or n == 0)
     return Result("a: OpenSSH + tar", len(hosts), wall, sum(u.cpu_s for u, _ in results),
                   max(u.peak_rss_mb for u, _ in results), sum(n for _, n in results),
                   note=f"{failed} host(s) failed" if failed else "",
-                  extra={"rss_note": "max over the per-host ssh|wc pipelines"})
+                  extra={"rss_note": "max over the per-host ssh|wc pipelines", "load_avg_start": load})
 
 
 def ansible_inventory(hosts: Sequence[Host], key: str, known_hosts: str) -> str:
@@ -103,13 +104,15 @@ def ansible_run(hosts: Sequence[Host], key: str, known_hosts: str, jobs: int, wo
                                                    "fa_dest": str(dest), "fa_out": str(workdir / "out")}))
     argv = ["ansible-playbook", "-i", str(workdir / "inventory.ini"), "-f", str(jobs),
             "-e", f"@{workdir / 'vars.json'}", str(PLAYBOOK)]
+    load = load_avg()
     with open(workdir / "ansible.log", "wb") as log:
         usage = run_child(argv, stdout=log, stderr=subprocess.STDOUT, env=ansible_env(workdir), cwd=str(workdir))
     shutil.rmtree(f"/tmp/facp{os.getpid()}", ignore_errors=True)
     moved = _tree_bytes(dest) + _tree_bytes(workdir / "out")
     return Result("b: Ansible playbook", len(hosts), usage.wall_s, usage.cpu_s, usage.peak_rss_mb, moved,
                   note="" if usage.code == 0 else f"ansible-playbook exit {usage.code} (see ansible.log)",
-                  extra={"bytes_note": "payload: fetched files + command stdout (module transfer not counted)"})
+                  extra={"bytes_note": "payload: fetched files + command stdout (module transfer not counted)",
+                         "load_avg_start": load})
 
 
 def _tree_bytes(root: Path) -> int:

@@ -77,7 +77,8 @@ def extrapolate(measured: Result, n: int) -> Result:
 def _say(row: Result) -> Result:
     """Print a row as soon as it is measured (long runs show progress) and return it."""
     print(f"  {row.case:28s} N={row.hosts:<4d} wall {row.wall_s:8.2f} s  cpu {row.cpu_s:8.2f} s  "
-          f"rss {row.peak_rss_mb:7.1f} MB  bytes {row.bytes_moved:>12,d}  {row.note}", flush=True)
+          f"rss {row.peak_rss_mb:7.1f} MB  bytes {row.bytes_moved:>12,d}  load {row.extra.get('load_avg_start')}  "
+          f"{row.note}", flush=True)
     return row
 
 

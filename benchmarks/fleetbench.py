@@ -12,7 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from benchmarks import trees
-from benchmarks.measure import Result, run_child
+from benchmarks.measure import Result, load_avg, run_child
 from fleetaudit.inventory import load_inventory
 from fleetaudit.model import Host, RunSnapshot
 from fleetaudit.simfleet import SimFleet, SimHostSpec, fleet_with_n_hosts, free_net, with_net
@@ -85,13 +85,15 @@ def fleetaudit_run(case: str, inventory: Path, reports: Path, jobs: int, log: Pa
     before = set(run_dirs(reports))
     argv = [sys.executable, "-c", CLI, command, "-i", str(inventory), "--reports", str(reports), "--jobs", str(jobs),
             *extra_args]
+    load = load_avg()
     with open(log, "ab") as out:
         usage = run_child(argv, stdout=out, stderr=out, env=dict(os.environ, TERM="dumb"))
     new = [d for d in run_dirs(reports) if d not in before]
     run = read_run(new[-1]) if new else None
     hosts = len(run.hosts) if run else 0
     note = f"exit {usage.code}" + ("" if run else ", no run directory written")
-    extra: Dict[str, object] = {"statuses": statuses(run) if run else {}, "run_dir": new[-1] if new else ""}
+    extra: Dict[str, object] = {"statuses": statuses(run) if run else {}, "run_dir": new[-1] if new else "",
+                                "load_avg_start": load}
     if run:
         extra["collect_wall_s"] = round(_collect_wall(run), 2)
     return Result(case, hosts, usage.wall_s, usage.cpu_s, usage.peak_rss_mb, moved_bytes(run) if run else 0,

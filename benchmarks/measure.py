@@ -62,6 +62,11 @@ def run_child(argv: Sequence[str], stdout: Out = subprocess.DEVNULL, stderr: Out
     return Usage(code, wall, float(last[1]) + float(last[2]), int(last[0]) / 1024.0)
 
 
+def load_avg() -> List[float]:
+    """Return the 1, 5 and 15 minute load averages now (recorded at the start of every measurement)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def run_pool(jobs: int, tasks: Sequence[Callable[[], Tuple[Usage, int]]]) -> Tuple[float, List[Tuple[Usage, int]]]:
     """Run the tasks in a pool of ``jobs`` threads; return the wall time and every (usage, bytes)."""
     t0 = time.monotonic()

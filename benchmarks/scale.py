@@ -140,7 +140,8 @@ def analysis_case(workdir: Path, years: Sequence[int], syslog_mb: int, profile: 
     points: List[Dict[str, object]] = []
     for y in years:
         trees.grow_logger(spec, tree, y, workdir / "cache")
-        point = time_analysis(inventory, base / f"reports-{y}y", profile_to=_profile_path(profile, y, years))
+        point = time_analysis(inventory, base / f"reports-{y}y",
+                              profile_to=_profile_path(profile, y, years, syslog_mb))
         point["years"] = y
         print(f"  analysis {y:2d} host-year(s): {point}", flush=True)
         points.append(point)
@@ -148,8 +149,9 @@ def analysis_case(workdir: Path, years: Sequence[int], syslog_mb: int, profile: 
     return out
 
 
-def _profile_path(profile: bool, y: int, years: Sequence[int]) -> Optional[Path]:
-    """Return where to write the profile for the first and last point, when profiling."""
+def _profile_path(profile: bool, y: int, years: Sequence[int], syslog_mb: int = 100) -> Optional[Path]:
+    """Return where to write the profile of the first point, when profiling (the syslog size named unless 100 MB)."""
     if not profile or y != years[0]:
         return None
-    return HERE / f"profile_analysis_{y}y.txt"
+    suffix = "" if syslog_mb == 100 else f"_syslog{syslog_mb}mb"
+    return HERE / f"profile_analysis_{y}y{suffix}.txt"

@@ -43,3 +43,10 @@ def test_clean_clips_and_strips() -> None:
     assert clean("bell\x07 nul\x00 tab\t") == "bell\\x07 nul\\x00 tab\t"
     assert clean("line1\nline2") == "line1 line2"
     assert clean(PI) == PI
+
+
+def test_host_status_note_from_history_is_shown() -> None:
+    report = fleet_report(pi_findings_=pi_findings())
+    hosts = tuple(replace(h, status_note="unreachable since 2 runs") if h.name != PI else h for h in report.hosts)
+    text = render_table(replace(report, hosts=hosts), color=False)
+    assert "[unreachable since 2 runs]" in text

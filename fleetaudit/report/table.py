@@ -60,12 +60,14 @@ def twin_lines(twins: Sequence[TwinDiff]) -> List[str]:
 
 
 def host_line(host: HostReport, color: bool) -> str:
-    """Return one status line per host: status, reason, finding counts, unavailable sources."""
+    """Return one status line per host: status, reason, history note, finding counts, unavailable sources."""
     counts = {s: sum(1 for f in host.findings if f.severity == s and f.status != "resolved")
               for s in ("critical", "warning", "info")}
     text = f"  {clean(host.name, 60)}: {paint(host.status, host.status, color)}"
     if host.reason:
         text += f" ({clean(host.reason, 200)})"
+    if host.status_note:
+        text += f" [{clean(host.status_note, 80)}]"
     text += " - " + ", ".join(f"{n} {s}" for s, n in counts.items())
     gone = [f"{clean(s.name, 40)} {s.status}" for s in host.sources if s.status in UNAVAILABLE]
     return text + (f"; sources: {', '.join(gone)}" if gone else "")
