@@ -293,3 +293,25 @@ def test_ctrl_c_closes_everything_and_leaves_no_complete_run(tmp_path: Path, sim
     assert all(p.name.startswith(".") for p in reports.iterdir() if p.is_dir())
     with RunLock(str(reports)):                       # taken at once: nobody holds it any more
         pass
+
+
+def test_ssh_agent_key_is_used_when_no_identity_file_is_given(sshd: PrivateSshd, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key held only by a real ssh-agent logs in (no identity_file, no ~/.ssh keys)."""
+    started = subprocess.run(["ssh-agent", "-s", "-a", str(tmp_path / "agent.sock")], capture_output=True, text=True,
+                             check=True)
+    pid = int(started.stdout.split("SSH_AGENT_PID=")[1].split(";")[0])
+    try:
+        env = {**os.environ, "SSH_AUTH_SOCK": str(tmp_path / "agent.sock")}
+        subprocess.run(["ssh-add", str(sshd.client_key)], env=env, capture_output=True, check=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "agent.sock"))
+        transport = connect(sshd.host(identity_file=None), sshd.options(allow_agent=True))
+        try:
+            assert transport.run("echo agent-ok", 10, 1024).stdout.strip() == b"agent-ok"
+        finally:
+            transport.close()
+        with pytest.raises(TransportError) as refused:       # and without the agent the same host refuses
+            connect(sshd.host(identity_file=None), sshd.options(allow_agent=False))
+        assert refused.value.status == "auth_failed"
+    finally:
+        os.kill(pid, signal.SIGTERM)

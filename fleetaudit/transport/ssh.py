@@ -154,6 +154,9 @@ def classify(exc: BaseException, label: str) -> TransportError:
         return TransportError("hostkey_changed", changed_reason(exc))
     if isinstance(exc, paramiko.AuthenticationException):
         return TransportError("auth_failed", f"{label}: authentication refused ({_text(exc)})")
+    if isinstance(exc, paramiko.SSHException) and "No authentication methods available" in _text(exc):
+        return TransportError("auth_failed", f"{label}: no key to offer (set identity_file, or load the key into "
+                                             "ssh-agent)")
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError):
         return TransportError("unreachable", f"{label}: connection refused")
     return _classify_os(exc, label)
