@@ -225,6 +225,7 @@ class HostReport:
     incidents: Tuple[Incident, ...]
     system: Mapping[str, str] = field(default_factory=dict)   # hostname, model, os, kernel, uptime...
     temperatures: Tuple[Tuple[str, float], ...] = ()          # (ISO time, °C) for the chart
+    vpn_starts: Tuple[str, ...] = ()                          # ISO times of every VPN server start, for the chart
     status_note: str = ""                                     # e.g. "unreachable since 2 runs"
 
 

@@ -111,7 +111,14 @@ def host_report(snap: HostSnapshot, host: Host, facts: Optional[HostFacts], find
         incidents = host_incidents(facts, findings, host.thresholds.incident_window_minutes)
     return HostReport(name=snap.host, status=snap.status, reason=snap.reason, groups=snap.groups or host.groups,
                       sources=snap.sources, findings=tuple(findings), incidents=incidents,
-                      system=system_info(facts), temperatures=temperatures(facts))
+                      system=system_info(facts), temperatures=temperatures(facts), vpn_starts=vpn_starts(facts))
+
+
+def vpn_starts(facts: Optional[HostFacts]) -> Tuple[str, ...]:
+    """Return when the VPN server started, clean or not (the chart marks every start)."""
+    if facts is None:
+        return ()
+    return tuple(sorted({e.at.replace(tzinfo=None).isoformat() for e in facts.vpn_events if e.kind == "start"}))
 
 
 def assemble(run: RunSnapshot, hosts: Mapping[str, Host], facts: Mapping[str, HostFacts],

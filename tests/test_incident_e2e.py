@@ -117,3 +117,12 @@ def test_golden_terminal_table_and_json_of_the_simulated_fleet(report: FleetRepo
 def test_report_paths_are_under_the_run(report: FleetReport) -> None:
     assert report.run_id == "20200915T060000Z-e2e0"
     assert Path(report.inventory_path).name == "inventory.yaml"
+
+
+def test_chart_marks_every_vpn_start_clean_or_not(report: FleetReport) -> None:
+    from fleetaudit.report.chart import render_chart, vpn_starts
+
+    pi = next(h for h in report.hosts if h.name == "rasp3bprs1")
+    days = {at.date().isoformat() for at in vpn_starts(pi)}
+    assert {"2020-09-01", "2020-09-08", "2020-09-14"} <= days     # Sep 8 is the clean restart
+    assert render_chart(pi).startswith("data:image/png;base64,")

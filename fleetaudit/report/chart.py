@@ -54,9 +54,10 @@ def gaps(host: HostReport) -> List[Span]:
 
 
 def vpn_starts(host: HostReport) -> List[dt.datetime]:
-    """Return VPN server starts known to the report (unclean restarts and incident events)."""
+    """Return every VPN server start known to the report (all starts, unclean restarts, incident events)."""
     found = [_when(f.evidence.get("started_at")) or _when(f.start) for f in host.findings
              if f.check == "vpn.unclean_restart"]
+    found += [_when(at) for at in host.vpn_starts]
     found += [e.at.replace(tzinfo=None) for i in host.incidents for e in i.events if e.kind == "vpn.start"]
     return sorted({at for at in found if at is not None})
 
