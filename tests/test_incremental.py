@@ -220,6 +220,28 @@ def test_logger_db_new_rows_only_and_full_copy_when_history_changed(tmp_path: Pa
     assert moved(fourth, "logger_db") > 0.5 * moved(first, "logger_db")
 
 
+def test_logger_db_old_rows_outside_the_hashed_tail(tmp_path: Path) -> None:
+    """Rows older than the hashed newest 4096-8191 rowids: deletes, number and text-length edits give a full copy."""
+    tree = make_tree(tmp_path / "root")
+    db = tree / "var/logger/logging.db"
+    con = sqlite3.connect(db)
+    con.executemany("INSERT INTO temperatures VALUES (?, ?)", [(f"2020-{i:06d}", 40.0 + i % 7) for i in range(20000)])
+    con.commit()
+    runs = Runs(tmp_path, [local(tree)])
+    first = runs.run()
+    edits = ["INSERT INTO temperatures VALUES ('2020-x', 1.5)",                   # new rows only, base moves
+             "UPDATE temperatures SET temperature = temperature + 0.5 WHERE rowid = 3",
+             "UPDATE temperatures SET timestamp = timestamp || 'x' WHERE rowid = 4",
+             "DELETE FROM temperatures WHERE rowid = 5"]
+    for number, edit in enumerate(edits):
+        con.executescript("BEGIN;" + (edit + ";") * (5000 if number == 0 else 1) + "COMMIT;")
+        run = runs.run()
+        assert _rows(Path(host(run).directory) / "logger/logger.db") == _rows(db)
+        full = moved(run, "logger_db") > 0.5 * moved(first, "logger_db")
+        assert full == (number > 0), (edit, moved(run, "logger_db"))
+    con.close()
+
+
 # --- (5) package list and crontabs: only when changed --------------------------------------------------------
 
 def test_package_list_pulled_only_when_changed(tmp_path: Path) -> None:

@@ -1,10 +1,24 @@
 """The python3 snippet that copies the logger DB on the host: whole, or only the rows added since last time.
 
 It runs read-only (``mode=ro``) inside one read transaction and writes framed records on stdout:
-``T`` carries the DB's row state (schema hash; per table the last rowid, the row count and a sha256 over
-every row in rowid order); then either the whole DB (``F`` raw bytes, or ``Q`` SQL text for a WAL DB) or,
-when the state sent by the workstation still matches the rows up to the last rowid it saw, ``I``: the new
+``T`` carries the DB's row state; then either the whole DB (``F`` raw bytes, or ``Q`` SQL text for a WAL DB)
+or, when the state sent by the workstation still matches the rows up to the last rowid it saw, ``I``: the new
 rows as JSON lines (first line: the columns of each table). Nothing is written on the host.
+
+The row state (``"v": 2``) is, besides the schema hash, per table ``[top, n, base, sums, sha]``: the last
+rowid, the row count, a rowid ``base`` that only moves in steps of 4096 rowids and stays 4096 to 8191
+rowids behind ``top``, C-level SQLite aggregates over the rows up to ``base`` (row count, sum of rowids,
+and per column the sum of its numbers and of the byte lengths of its text/blob values), and a sha256 of
+the rows after ``base`` (``repr`` of each ``(rowid, *columns)`` in rowid order). So a run reads every row
+in SQLite's C code once (no Python object per old row) and hashes only the newest 4096-8191 rowids.
+
+What makes the next run a full copy instead of new rows only: any change at all to a row in the hashed
+tail; a deleted or inserted row anywhere (count, rowid sum); in older rows, a changed number (unless other
+changes cancel it exactly in the column's floating-point sum) or a text/blob value whose byte length
+changed, or a value whose type changed between text/blob and number. NOT detected in rows before
+``base``: an edit of a text/blob value to another of the same byte length (e.g. ``05:04`` -> ``05:05``),
+or number edits that cancel in the sum; ``--full`` copies the whole DB and catches those. A state from
+before ``"v": 2`` (full hash of every row) never matches: the first run after the upgrade is a full copy.
 """
 
 from __future__ import annotations
@@ -44,29 +58,56 @@ def schema(con):
                            " WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"):
         h.update(repr(tuple(row)).encode("utf-8"))
     return h.hexdigest()
-def walk(con, table, last):
-    q = '"%s"' % table.replace('"', '""')
+B = 4096
+AGG = "total(CASE WHEN typeof(%s) IN ('text', 'blob') THEN length(CAST(%s AS BLOB)) ELSE %s END)"
+def ident(x):
+    return '"%s"' % x.replace('"', '""')
+def span(con, q, lo, hi):
+    return con.execute("SELECT rowid, * FROM %s WHERE rowid > ? AND rowid <= ? ORDER BY rowid" % q, (lo, hi))
+def digest(h, cur):
+    n = 0
+    while True:
+        rows = cur.fetchmany(B)
+        if not rows:
+            return h, n
+        h.update("".join(map(repr, rows)).encode("utf-8"))
+        n += len(rows)
+def agg(con, q, cols, hi):
+    sums = ", ".join(AGG % (c, c, c) for c in map(ident, cols))
+    return list(con.execute("SELECT count(*), total(rowid), %s FROM %s WHERE rowid <= ?" % (sums, q), (hi,)).fetchone())
+def check(con, q, cols, old):
+    if not (isinstance(old, list) and len(old) == 5):
+        return None
+    top, n, base, sums, sha = old
+    a = agg(con, q, cols, base)
+    h, k = digest(hashlib.sha256(), span(con, q, base, top))
+    return (a, h) if a == sums and a[0] + k == n and h.hexdigest() == sha else None
+def walk(con, table, old):
+    q = ident(table)
     cols = [r[1] for r in con.execute("PRAGMA table_info(%s)" % q)]
-    h, n, top, pre, new = hashlib.sha256(), 0, 0, None, []
-    for row in con.execute("SELECT rowid, * FROM %s ORDER BY rowid" % q):
-        if pre is None and last is not None and row[0] > last:
-            pre = [n, h.hexdigest()]
-        if pre is not None:
-            new.append(row)
-        h.update(repr(tuple(row)).encode("utf-8"))
-        n, top = n + 1, row[0]
-    return [top, n, h.hexdigest()], pre or [n, h.hexdigest()], cols, new
+    top = con.execute("SELECT max(rowid) FROM %s" % q).fetchone()[0]
+    top, base = (0, -1 << 63) if top is None else (top, (top - B) // B * B)
+    seen = check(con, q, cols, old) if old is not None else None
+    new = span(con, q, old[0], top).fetchall() if seen else []
+    if seen and old[2] == base:
+        a, h = seen
+        h.update("".join(map(repr, new)).encode("utf-8"))
+        k = old[1] - a[0] + len(new)
+    else:
+        a = agg(con, q, cols, base)
+        h, k = digest(hashlib.sha256(), span(con, q, base, top))
+    return [top, a[0] + k, base, a, h.hexdigest()], seen is not None, cols, new
 def scan(con, prev):
     names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'"
                                        " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    state = {"schema": schema(con), "tables": {}}
-    same = prev is not None and prev.get("schema") == state["schema"] and sorted(prev["tables"]) == names
+    state = {"v": 2, "schema": schema(con), "tables": {}}
+    same = (prev is not None and prev.get("v") == 2 and prev.get("schema") == state["schema"]
+            and sorted(prev["tables"]) == names)
     rows = {}
     for table in names:
-        old = prev["tables"][table] if same else None
-        top, pre, cols, new = walk(con, table, old[0] if old else None)
-        state["tables"][table] = top
-        same = same and pre == old[1:]
+        entry, ok, cols, new = walk(con, table, prev["tables"][table] if same else None)
+        state["tables"][table] = entry
+        same = same and ok
         rows[table] = (cols, new)
     return state, (rows if same else None)
 def value(v):

@@ -25,7 +25,11 @@ The script writes one framed stream on stdout. Every record starts with a header
   END                                     the whole stream ends
 
 A file's byte count is fixed in its header before it is read and the body is padded/cut to exactly that count,
-so a file growing or shrinking while it is read cannot break the framing. Base64 lines never start with ``@``.
+so a file growing or shrinking while it is read cannot break the framing. Per glob, the readable regular files
+matched are stat'ed by ONE ``stat`` call (size, inode, mtime, device, name; a file missing from its output is
+framed as before from ``wc -c``); a file gone by the time it is read is skipped; a body is ``cat file
+/dev/zero | head -c n`` (two processes), or ``tail`` for the newest bytes of an over-cap log.
+Base64 lines never start with ``@``.
 Incremental runs: each files source gets the last complete run's entries (inode, size, mtime, stored byte range
 and its sha256, path) as one quoted argument; the host answers U/A/G instead of a whole body when it can.
 Nothing is written on the host; only coreutils, find, stat, timeout, base64, sha256sum, gzip, and python3
@@ -59,17 +63,51 @@ fa_files() {
 	for _g in "$@"; do
 		_pre=${_g%%[*?[]*}
 		_pre=$FA_ROOT${_pre%/*}/
+		_list= _rpre=
+		[ -z "$FA_LOCAL" ] || _rpre=$(realpath -- "$_pre" 2>/dev/null)
 		for _f in $FA_ROOT$_g; do
 			if [ -e "$_f" ] || [ -L "$_f" ]; then
 				_any=1
-				fa_safe "$_f" && fa_file "$_s" "$_cap" "$_mode" "$_f"
+				fa_safe "$_f" && fa_pick "$_s" "$_f"
 			elif fa_dirck "$_s" "$_f"; then
 				_any=1
 			fi
 		done
+		[ -z "$_list" ] || fa_batch
 		case $_opt in *1*) [ -n "$_any" ] && break;; esac
 	done
 	[ -n "$_any" ] || printf '@FA\tM\t%s\n' "$_s"
+}
+fa_pick() {
+	_p=${2#"$FA_ROOT"}
+	case $_p in
+	*"$FA_TAB"*|*"$FA_NL"*) printf '@FA\tX\t%s\ta file name with a tab or newline was skipped\n' "$1"; return 0;;
+	esac
+	[ -f "$2" ] || return 0
+	if [ ! -r "$2" ]; then
+		printf '@FA\tD\t%s\t%s\n' "$1" "$_p"
+		return 0
+	fi
+	_list=$_list$FA_NL$2
+}
+fa_batch() {
+	set -f
+	_sl=$(stat -L --printf '%s\t%i\t%Y\t%d\t%n\n' -- $_list 2>/dev/null)$FA_NL
+	for _f in $_list; do
+		_l=${_sl%%"$FA_NL"*}
+		case $_l in
+		*"$FA_TAB$_f")
+			_sl=${_sl#*"$FA_NL"}
+			_IFS=$IFS
+			IFS=$FA_TAB
+			set -f
+			set -- ${_l%"$FA_TAB$_f"}
+			IFS=$_IFS
+			fa_file "$_s" "$_cap" "$_mode" "$_f" "$1" "$2" "$3" "$4";;
+		*) fa_file "$_s" "$_cap" "$_mode" "$_f";;
+		esac
+	done
+	set +f
 }
 fa_link() {
 	_t=$(readlink -- "$1" 2>/dev/null | tr '\t\n' '  ')
@@ -86,22 +124,21 @@ fa_safe() {
 	done
 	case $_opt in *L*) ;; *) if [ -L "$1" ]; then fa_link "$1"; return 1; fi;; esac
 	[ -n "$FA_LOCAL" ] || return 0
+	if [ ! -L "$1" ]; then case $_rpre/ in "$FA_ROOT"/*) return 0;; esac; fi
 	_c=$(realpath -- "$1" 2>/dev/null)
 	case $_c in "$FA_ROOT"/*) return 0;; esac
 	printf '@FA\tL\t%s\t%s\t%s\n' "$_s" "${1#"$FA_ROOT"}" "a directory outside the host tree"
 	return 1
 }
+fa_dirck() {
+	_d=${2%/*}
+	[ -n "$_d" ] && [ -d "$_d" ] || return 1
+	if [ -r "$_d" ] && [ -x "$_d" ]; then return 1; fi
+	printf '@FA\tD\t%s\t%s\n' "$1" "${_d#"$FA_ROOT"}"
+}
 fa_file() {
 	_p=${4#"$FA_ROOT"}
-	case $_p in
-	*"$FA_TAB"*|*"$FA_NL"*) printf '@FA\tX\t%s\ta file name with a tab or newline was skipped\n' "$1"; return 0;;
-	esac
 	[ -f "$4" ] || return 0
-	if [ ! -r "$4" ]; then
-		printf '@FA\tD\t%s\t%s\n' "$1" "$_p"
-		return 0
-	fi
-	set -- "$1" "$2" "$3" "$4" $(stat -L --printf '%s\n%i\n%Y\n%d\n' -- "$4" 2>/dev/null)
 	if [ -n "$8" ]; then
 		case $_seen in *" $8:$6 "*) return 0;; esac
 		_seen="$_seen$8:$6 "
@@ -120,7 +157,7 @@ fa_file() {
 	if [ "$_st" = truncated ] && [ "$_m" = tail ]; then
 		{ tail -c "$_n" -- "$4"; cat /dev/zero; } 2>/dev/null | head -c "$_n"
 	else
-		{ head -c "$_n" -- "$4"; cat /dev/zero; } 2>/dev/null | head -c "$_n"
+		cat -- "$4" /dev/zero 2>/dev/null | head -c "$_n"
 	fi
 }
 fa_kv() {
@@ -134,6 +171,10 @@ fa_hdr() {
 	printf '@FA\t%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$_s" "$2" "$3" "$4" "$5" "$6" "$_kp"
 }
 fa_match() {
+	case $FA_NL$_known in
+	*"$FA_NL$4$FA_TAB$3$FA_TAB$5$FA_TAB"*) ;;
+	*) [ "$7" = tail ] || return 1; fa_more "$@"; return;;
+	esac
 	set -f
 	for _k in $_known; do
 		fa_kv "$_k"
@@ -146,6 +187,9 @@ fa_match() {
 	done
 	set +f
 	[ "$7" = tail ] || return 1
+	fa_more "$@"
+}
+fa_more() {
 	if [ -n "$8" ]; then
 		case $1 in *.gz) fa_gz "$@";; *) return 1;; esac
 	else
@@ -204,9 +248,9 @@ fa_sqlite() {
 	_db=$FA_ROOT$3
 	if command -v python3 >/dev/null 2>&1; then
 		if [ -e "$_db" ] && [ ! -r "$_db" ] && [ -n "$FA_SUDO" ]; then
-			sudo -n python3 -c "$FA_PY" "$1" "$2" "$_db" "$3" "$5"
+			sudo -n python3 -S -c "$FA_PY" "$1" "$2" "$_db" "$3" "$5"
 		else
-			python3 -c "$FA_PY" "$1" "$2" "$_db" "$3" "$5"
+			python3 -S -c "$FA_PY" "$1" "$2" "$_db" "$3" "$5"
 		fi
 	elif [ ! -e "$_db" ]; then
 		printf '@FA\tM\t%s\n' "$1"

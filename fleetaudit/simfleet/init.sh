@@ -31,6 +31,9 @@ outer() {
         bind_tree_path "$root" "$rel"
     done
     hide_paths "$root"
+    # A home of the simulated root's own: the workstation's ~/.bashrc (pyenv init, rehash locks...) must not run
+    # on every SSH session of a simulated Pi, and nothing a session writes there reaches the workstation.
+    mount -t tmpfs -o size=4m,mode=700 simfleet-home "$root/root"
     exec chroot "$root" /bin/bash "$SIM_SHARED/init.sh" inner
 }
 
