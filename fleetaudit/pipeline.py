@@ -96,12 +96,22 @@ def system_info(facts: Optional[HostFacts]) -> Dict[str, str]:
     return {k: v for k, v in raw.items() if v}
 
 
-def temperatures(facts: Optional[HostFacts]) -> Tuple[Tuple[str, float], ...]:
-    """Return the logger's (ISO time, °C) series for the chart, oldest first."""
+CHART_POINTS = 6000
+
+
+def temperatures(facts: Optional[HostFacts], points: int = CHART_POINTS) -> Tuple[Tuple[str, float], ...]:
+    """Return the logger's (ISO time, °C) series for the chart, oldest first.
+
+    A long series (a year of 5-minute rows is 105,120 points) is thinned to about ``points`` buckets, keeping the
+    hottest reading of each bucket so that no spike disappears from the chart.
+    """
     if facts is None or facts.logger is None:
         return ()
-    rows = sorted((naive(r.stamp), r.temperature) for r in facts.logger.rows if r.temperature is not None)
-    return tuple((at.isoformat(), float(t)) for at, t in rows if t is not None)
+    rows = sorted((naive(r.stamp), float(r.temperature)) for r in facts.logger.rows if r.temperature is not None)
+    step = max(1, -(-len(rows) // points))
+    if step > 1:
+        rows = [max(rows[i:i + step], key=lambda row: row[1]) for i in range(0, len(rows), step)]
+    return tuple((at.isoformat(), t) for at, t in rows)
 
 
 def host_report(snap: HostSnapshot, host: Host, facts: Optional[HostFacts], findings: Sequence[Finding]) -> HostReport:

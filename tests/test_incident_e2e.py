@@ -126,3 +126,18 @@ def test_chart_marks_every_vpn_start_clean_or_not(report: FleetReport) -> None:
     days = {at.date().isoformat() for at in vpn_starts(pi)}
     assert {"2020-09-01", "2020-09-08", "2020-09-14"} <= days     # Sep 8 is the clean restart
     assert render_chart(pi).startswith("data:image/png;base64,")
+
+
+def test_a_long_temperature_series_is_thinned_without_losing_the_peak() -> None:
+    import datetime as dt
+
+    from fleetaudit.facts import HostFacts, LoggerData, LoggerRow
+    from fleetaudit.pipeline import temperatures
+
+    start = dt.datetime(2020, 1, 1)
+    rows = tuple(LoggerRow(i, start + dt.timedelta(minutes=5 * i), "", 45.0 + (30.0 if i == 77_777 else 0.0))
+                 for i in range(105_120))
+    facts = HostFacts(host="pi", logger=LoggerData("/db", "t", "timestamp", 5, rows))
+    series = temperatures(facts)
+    assert 5000 <= len(series) <= 6000 and max(t for _, t in series) == 75.0
+    assert series == tuple(sorted(series))
