@@ -3,7 +3,8 @@
 A simulated host's ``/`` is an overlay (lower = the machine's ``/``, upper = a tmpfs private to the host's
 mount namespace): any write outside the bind-mounted tree paths — ``/tmp``, ``/root``, ``/home``, ``/etc`` —
 lands in the upper layer, so listing that layer lists every such write (the machine's own ``/tmp`` below it
-changes as other programs run and says nothing about the host). ``/run`` is a separate tmpfs of the host.
+changes as other programs run and says nothing about the host). ``/run`` and ``/root`` (the login's home)
+are separate tmpfs'es of the host.
 The upper layer and ``/run`` are only visible inside the host's mount namespace: they are walked there
 with ``nsenter``. The tree (every bind-mounted path: /var/log, /var/logger, /etc/cron.d, ...) is hashed
 from the machine. Access times are left out (reading a file may update them); everything else is kept.
@@ -66,8 +67,9 @@ def host_state(host: SimHost) -> State:
     """Return every path of one simulated host with its type, mode, size, mtime and content hash."""
     state = _walk({"tree": str(host.tree)})
     if host.init_pid:
-        state.update(_walk({"upper": str(host.state / "ovl" / "upper"), "run": str(host.state / "root" / "run")},
-                           host.init_pid))
+        root = host.state / "root"
+        state.update(_walk({"upper": str(host.state / "ovl" / "upper"), "run": str(root / "run"),
+                            "home": str(root / "root")}, host.init_pid))
     return state
 
 
