@@ -145,7 +145,7 @@ def test_example_inventory_round_trip() -> None:
         assert host.sudo and host.user == "pi" and host.groups == ("softether_3bplus",)
         assert host.logger == LoggerSpec("/var/logger/logging.db", "temperatures", "timestamp", 5)
         assert host.thresholds == Thresholds()
-        assert "vpnserver" in host.expected_services
+        assert "softether-vpnserver" in host.expected_services
         assert host.origin.startswith(str(REPO / "inventory.yaml") + ":")
 
 
