@@ -1,7 +1,9 @@
 """The analysis pipeline: a run snapshot (plus inventory) in, one FleetReport out.
 
-``analyze`` builds facts and runs the checks per audited host, then hands everything to ``assemble``,
-which is pure (facts and findings in, report out) so tests can drive it with hand-made facts.
+``analyze`` (an ``Analyzer``) parses each audited host and runs its checks in a worker process, which sends
+back a small ``HostAnalysis`` (findings, incidents, a thinned chart series and the host's peer view), never
+the full facts; the peer checks then run on the peer views, and ``assemble_analyses`` builds the report.
+``assemble`` does the same from hand-made full facts, so tests can drive it without parsing.
 
 Exit status (``FleetReport.exit_status``), the contract of every command:
   2  some host could not be audited (its status is not ``ok`` or ``partial``): this wins over 1, because
@@ -17,9 +19,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
-from concurrent.futures import ProcessPoolExecutor
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+import threading
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
+from fleetaudit.checks import CheckContext, in_order, run_check_map
 from fleetaudit.compare import AUDITED, compare
 from fleetaudit.facts import HostFacts
 from fleetaudit.model import (
@@ -38,6 +43,8 @@ from fleetaudit.model import (
 from fleetaudit.timeline import fingerprint, host_incidents, naive
 
 SCHEMA = "fleetaudit/report/v1"
+T = TypeVar("T")
+R = TypeVar("R")
 FAIL_ON_CHOICES = SEVERITIES + ("never",)
 
 
@@ -114,14 +121,48 @@ def temperatures(facts: Optional[HostFacts], points: int = CHART_POINTS) -> Tupl
     return tuple((at.isoformat(), t) for at, t in rows)
 
 
-def host_report(snap: HostSnapshot, host: Host, facts: Optional[HostFacts], findings: Sequence[Finding]) -> HostReport:
-    """Assemble one host's part of the report, with its timeline's incidents."""
+@dataclass(frozen=True)
+class HostAnalysis:
+    """One audited host's analysis, as a worker process returns it: small, whatever the host's evidence.
+
+    ``view`` is the host's peer view (its facts without the bulky series, see ``peer_view``): enough for the
+    peer checks, the twin diffs and the fleet matrix. ``findings`` holds every non-peer check's findings by
+    check id; ``incidents`` were clustered from them (peer findings carry no time, so they join none).
+    """
+
+    host: str
+    view: HostFacts
+    findings: Mapping[str, Tuple[Finding, ...]]
     incidents: Tuple[Incident, ...] = ()
-    if facts is not None:
-        incidents = host_incidents(facts, findings, host.thresholds.incident_window_minutes)
-    return HostReport(name=snap.host, status=snap.status, reason=snap.reason, groups=snap.groups or host.groups,
-                      sources=snap.sources, findings=tuple(findings), incidents=incidents,
-                      system=system_info(facts), temperatures=temperatures(facts), vpn_starts=vpn_starts(facts))
+    system: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    temperatures: Tuple[Tuple[str, float], ...] = ()
+    vpn_starts: Tuple[str, ...] = ()
+
+
+# The parts of HostFacts that grow with the evidence: one entry per logger row, log line or login attempt.
+BULKY_FIELDS = ("logger", "cron_runs", "clock_events", "systemd_messages", "boots", "auth_events", "vpn_events")
+
+
+def peer_view(facts: HostFacts) -> HostFacts:
+    """Return the facts a peer check or the twin diff may read: the host's facts without ``BULKY_FIELDS``."""
+    return dataclasses.replace(facts, logger=None, cron_runs=(), clock_events=(), systemd_messages=(), boots=(),
+                               auth_events=(), vpn_events=())
+
+
+def host_analysis(facts: HostFacts, host: Host, findings: Mapping[str, Sequence[Finding]]) -> HostAnalysis:
+    """Derive everything the report needs from one host's full facts and its non-peer findings."""
+    marked = {check_id: with_fingerprints(found) for check_id, found in findings.items()}
+    incidents = host_incidents(facts, in_order(marked), host.thresholds.incident_window_minutes)
+    return HostAnalysis(host=facts.host, view=peer_view(facts), findings=marked, incidents=incidents,
+                        system=system_info(facts), temperatures=temperatures(facts), vpn_starts=vpn_starts(facts))
+
+
+def analyze_host(snap: HostSnapshot, host: Host, now: Optional[dt.datetime] = None) -> HostAnalysis:
+    """Parse one host's snapshot and run its non-peer checks (what a worker process does for each host)."""
+    from fleetaudit.parse import build_facts
+
+    facts = build_facts(snap, host)
+    return host_analysis(facts, host, run_check_map(facts, CheckContext(host=host, now=now), peers=False))
 
 
 def vpn_starts(facts: Optional[HostFacts]) -> Tuple[str, ...]:
@@ -131,36 +172,163 @@ def vpn_starts(facts: Optional[HostFacts]) -> Tuple[str, ...]:
     return tuple(sorted({e.at.replace(tzinfo=None).isoformat() for e in facts.vpn_events if e.kind == "start"}))
 
 
-def assemble(run: RunSnapshot, hosts: Mapping[str, Host], facts: Mapping[str, HostFacts],
-             findings: Mapping[str, Sequence[Finding]], groups: Mapping[str, Tuple[str, ...]],
-             fail_on: str = "warning", generated_at: Optional[str] = None) -> FleetReport:
-    """Build the FleetReport from per-host facts and findings (pure; no parsing, no checks)."""
+def host_report(snap: HostSnapshot, host: Host, analysis: Optional[HostAnalysis],
+                findings: Sequence[Finding]) -> HostReport:
+    """Assemble one host's part of the report (an unaudited host has no analysis)."""
+    if analysis is None:
+        return HostReport(name=snap.host, status=snap.status, reason=snap.reason, groups=snap.groups or host.groups,
+                          sources=snap.sources, findings=tuple(findings), incidents=())
+    return HostReport(name=snap.host, status=snap.status, reason=snap.reason, groups=snap.groups or host.groups,
+                      sources=snap.sources, findings=tuple(findings), incidents=analysis.incidents,
+                      system=analysis.system, temperatures=analysis.temperatures, vpn_starts=analysis.vpn_starts)
+
+
+def peer_findings(analyses: Mapping[str, HostAnalysis], hosts: Mapping[str, Host],
+                  groups: Mapping[str, Tuple[str, ...]], now: Optional[dt.datetime] = None
+                  ) -> Dict[str, Tuple[Finding, ...]]:
+    """Run the peer checks of every analysed host against its group peers' views; return every host's findings.
+
+    The result is each host's complete findings, the non-peer ones from its analysis and the peer ones
+    from here, in registration order.
+    """
+    views = {name: a.view for name, a in analyses.items()}
+    out: Dict[str, Tuple[Finding, ...]] = {}
+    for name, analysis in analyses.items():
+        ctx = CheckContext(host=hosts.get(name) or Host(name=name), peers=peers_of(name, groups, views), now=now)
+        found = dict(analysis.findings)
+        found.update({k: with_fingerprints(v) for k, v in run_check_map(analysis.view, ctx, peers=True).items()})
+        out[name] = in_order(found)
+    return out
+
+
+def assemble_analyses(run: RunSnapshot, hosts: Mapping[str, Host], analyses: Mapping[str, HostAnalysis],
+                      findings: Mapping[str, Sequence[Finding]], groups: Mapping[str, Tuple[str, ...]],
+                      fail_on: str = "warning", generated_at: Optional[str] = None) -> FleetReport:
+    """Build the FleetReport from per-host analyses and complete findings (pure; no parsing, no checks)."""
     if fail_on not in FAIL_ON_CHOICES:
         raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON_CHOICES)}, not {fail_on!r}")
     marked = {name: with_fingerprints(fs) for name, fs in findings.items()}
-    reports = tuple(host_report(s, hosts.get(s.host) or Host(name=s.host), facts.get(s.host), marked.get(s.host, ()))
-                    for s in run.hosts)
+    reports = tuple(host_report(s, hosts.get(s.host) or Host(name=s.host), analyses.get(s.host),
+                                marked.get(s.host, ())) for s in run.hosts)
     incidents = tuple(sorted((i for h in reports for i in h.incidents), key=lambda i: (i.start, i.host)))
-    comparison: Comparison = compare(run.hosts, facts, marked, groups)
+    views = {name: a.view for name, a in analyses.items()}
+    comparison: Comparison = compare(run.hosts, views, marked, groups)
     stamp = generated_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     return FleetReport(schema=SCHEMA, run_id=run.run_id, generated_at=stamp, inventory_path=run.inventory_path,
                        hosts=reports, incidents=incidents, comparison=comparison, fail_on=fail_on,
                        exit_status=exit_status(reports, fail_on))
 
 
-def all_facts(snaps: Sequence[HostSnapshot], hosts: Mapping[str, Host]) -> Dict[str, HostFacts]:
-    """Build every audited host's facts, in parallel processes when there are several hosts and cores.
+def assemble(run: RunSnapshot, hosts: Mapping[str, Host], facts: Mapping[str, HostFacts],
+             findings: Mapping[str, Sequence[Finding]], groups: Mapping[str, Tuple[str, ...]],
+             fail_on: str = "warning", generated_at: Optional[str] = None) -> FleetReport:
+    """Build the FleetReport from per-host full facts and complete findings (pure; for hand-made facts)."""
+    analyses = {name: host_analysis(f, hosts.get(name) or Host(name=name), {"": tuple(findings.get(name, ()))})
+                for name, f in facts.items()}
+    return assemble_analyses(run, hosts, analyses, findings, groups, fail_on, generated_at)
 
-    Parsing is CPU-bound pure Python, so threads would not help; each host's facts are independent.
+
+def _ready() -> None:
+    """Do nothing: submitted once so that the pool starts its workers right away."""
+
+
+class Analyzer:
+    """Analyses hosts as their snapshots arrive, in worker processes, and builds the report at the end.
+
+    ``submit`` takes a host's snapshot as soon as its files are complete (during collection: the partial run
+    directory) and starts parsing it and running its non-peer checks in a process pool, so the analysis of
+    the first hosts overlaps the collection of the rest. ``wait`` blocks until every submitted host is done
+    (call it before the snapshot directory moves); ``report`` runs the peer checks and assembles the report.
+    With fewer than 3 hosts or one core everything runs in this process. Use it as a context manager: leaving
+    it shuts the pool down, cancelling what has not started (Ctrl-C).
     """
-    from fleetaudit.parse import build_facts
 
-    workers = min(len(snaps), os.cpu_count() or 1)
-    if workers < 2 or len(snaps) < 3:
-        return {s.host: build_facts(s, hosts[s.host]) for s in snaps}
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        built = pool.map(build_facts, snaps, [hosts[s.host] for s in snaps])
-        return {s.host: f for s, f in zip(snaps, built)}
+    def __init__(self, inventory: Optional[Inventory], expected_hosts: int, now: Optional[dt.datetime] = None,
+                 workers: Optional[int] = None) -> None:
+        self.inventory, self.now = inventory, now
+        count = min(expected_hosts, workers or os.cpu_count() or 1)
+        self._pool: Optional[ProcessPoolExecutor] = None
+        if count >= 2 and expected_hosts >= 3:
+            self._pool = ProcessPoolExecutor(max_workers=count)
+            # With fork (Linux), the first submit starts every worker, so start them now: before ``fleetaudit
+            # run`` starts its collect threads, whose sockets and locks a worker forked later would inherit.
+            self._pool.submit(_ready)
+        self._lock = threading.Lock()
+        self._pending: Dict[str, Tuple[HostSnapshot, Host, Future[HostAnalysis]]] = {}
+        self._later: Dict[str, Tuple[HostSnapshot, Host]] = {}
+        self._done: Dict[str, HostAnalysis] = {}
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Shut the pool down; work not started yet is cancelled."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> List[R]:
+        """Return ``[fn(item) for item in items]``, computed in the worker processes when there are some.
+
+        ``fn`` must be a module-level function (it is pickled); e.g. the HTML report's chart drawing.
+        """
+        if self._pool is None:
+            return [fn(item) for item in items]
+        try:
+            return list(self._pool.map(fn, items))
+        except BrokenExecutor:
+            return [fn(item) for item in items]
+
+    def submit(self, snap: HostSnapshot) -> None:
+        """Start analysing an audited host's snapshot (others are ignored: they have nothing to analyse).
+
+        Thread-safe: collect worker threads call it. Without a pool (or with a broken one) the host waits
+        and is analysed in this process by ``wait``.
+        """
+        if snap.status not in AUDITED:
+            return
+        with self._lock:
+            if snap.host in self._pending or snap.host in self._done or snap.host in self._later:
+                return
+            host = resolve_host(snap, self.inventory)
+            if self._pool is None:
+                self._later[snap.host] = (snap, host)
+                return
+            try:
+                self._pending[snap.host] = (snap, host, self._pool.submit(analyze_host, snap, host, self.now))
+            except BrokenExecutor:
+                self._later[snap.host] = (snap, host)
+
+    def wait(self) -> None:
+        """Block until every submitted host is analysed.
+
+        A check or parser bug raised in a worker is raised here, as it would be in-process; a worker that
+        died (killed, out of memory) costs only a retry of its host in this process.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            later, self._later = self._later, {}
+        for name, (snap, host, future) in pending.items():
+            try:
+                self._done[name] = future.result()
+            except BrokenExecutor:
+                later[name] = (snap, host)
+        for name, (snap, host) in later.items():
+            self._done[name] = analyze_host(snap, host, self.now)
+
+    def report(self, run: RunSnapshot, fail_on: str = "warning", generated_at: Optional[str] = None) -> FleetReport:
+        """Analyse what was not submitted yet, run the peer checks and assemble the run's report."""
+        for snap in run.hosts:
+            self.submit(snap)
+        self.wait()
+        hosts = {s.host: resolve_host(s, self.inventory) for s in run.hosts}
+        analyses = {s.host: self._done[s.host] for s in run.hosts if s.host in self._done}
+        groups = group_map(run, self.inventory)
+        findings = peer_findings(analyses, hosts, groups, self.now)
+        return assemble_analyses(run, hosts, analyses, findings, groups, fail_on, generated_at)
 
 
 def analyze(run: RunSnapshot, inventory: Optional[Inventory], fail_on: str = "warning",
@@ -171,13 +339,5 @@ def analyze(run: RunSnapshot, inventory: Optional[Inventory], fail_on: str = "wa
     their status and reason. ``now`` is passed to the checks (None: each check derives the end of the
     audited period from the facts); ``generated_at`` pins the report timestamp (tests, golden files).
     """
-    from fleetaudit.checks import CheckContext, run_checks
-
-    hosts = {s.host: resolve_host(s, inventory) for s in run.hosts}
-    facts = all_facts([s for s in run.hosts if s.status in AUDITED], hosts)
-    groups = group_map(run, inventory)
-    findings: Dict[str, Tuple[Finding, ...]] = {}
-    for name, host_facts in facts.items():
-        ctx = CheckContext(host=hosts[name], peers=peers_of(name, groups, facts), now=now)
-        findings[name] = tuple(run_checks(host_facts, ctx))
-    return assemble(run, hosts, facts, findings, groups, fail_on, generated_at)
+    with Analyzer(inventory, sum(1 for s in run.hosts if s.status in AUDITED), now) as analyzer:
+        return analyzer.report(run, fail_on, generated_at)

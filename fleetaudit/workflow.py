@@ -13,15 +13,15 @@ import click
 from tabulate import tabulate
 
 from fleetaudit.cli import EXIT_HOST_FAILED, EXIT_OK, UserError, is_tty
-from fleetaudit.collect.engine import CollectOptions, collect
+from fleetaudit.collect.engine import CollectOptions, SnapshotSink, collect
 from fleetaudit.collect.progress import make_progress
 from fleetaudit.history import History, HistoryError, RunDiff, RunInfo
 from fleetaudit.inventory import InventoryError, load_inventory
 from fleetaudit.lock import LockHeld, RunLock
 from fleetaudit.model import FleetReport, Host, Inventory, RunSnapshot, severity_rank
 from fleetaudit.notify import notify
-from fleetaudit.pipeline import analyze
-from fleetaudit.report.html import render_html
+from fleetaudit.pipeline import Analyzer
+from fleetaudit.report.html import Mapper, render_html
 from fleetaudit.report.jsonout import render_json
 from fleetaudit.report.table import render_table
 from fleetaudit.retention import prune, update_latest
@@ -106,29 +106,33 @@ def private_dir(path: str) -> None:
         raise UserError(f"{path}: cannot create the reports directory: {exc.strerror}") from exc
 
 
-def do_collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host]) -> RunSnapshot:
+def do_collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host],
+               sink: Optional[SnapshotSink] = None) -> RunSnapshot:
     """Collect, turning a workstation-side write failure (disk full, read-only) into exit status 2."""
     try:
-        return _collect(args, inventory, hosts)
+        return _collect(args, inventory, hosts, sink)
     except OSError as exc:
         raise WorkstationError(local_write_error(args.reports, exc)) from exc
 
 
-def _collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host]) -> RunSnapshot:
+def _collect(args: RunArgs, inventory: Inventory, hosts: Sequence[Host], sink: Optional[SnapshotSink]) -> RunSnapshot:
     """Collect with a progress display on a terminal, plain lines with -v, silence otherwise."""
     options = collect_options(args, inventory)
     if not (args.tty or args.verbose):
-        return collect(inventory, hosts, args.reports, options, None)
+        return collect(inventory, hosts, args.reports, options, None, sink)
     progress = make_progress(len(hosts), verbose=args.verbose > 0)
     if hasattr(progress, "__enter__"):
         with progress:  # type: ignore[union-attr]
-            return collect(inventory, hosts, args.reports, options, progress)
-    return collect(inventory, hosts, args.reports, options, progress)
+            return collect(inventory, hosts, args.reports, options, progress, sink)
+    return collect(inventory, hosts, args.reports, options, progress, sink)
 
 
-def write_reports(report: FleetReport, run_dir: str) -> None:
-    """Write report.json and report.html into the run directory, each atomically, 0600."""
-    for name, text in (("report.json", render_json(report)), ("report.html", render_html(report))):
+def write_reports(report: FleetReport, run_dir: str, mapper: Optional[Mapper] = None) -> None:
+    """Write report.json and report.html into the run directory, each atomically, 0600.
+
+    ``mapper`` draws the HTML's charts (``Analyzer.map``: in its worker processes).
+    """
+    for name, text in (("report.json", render_json(report)), ("report.html", render_html(report, mapper))):
         final = os.path.join(run_dir, name)
         tmp = final + ".tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -205,11 +209,12 @@ def run_command(args: RunArgs) -> int:
     """`fleetaudit run`: collect, analyze, write reports, record history, print, notify."""
     inventory = load(args.inventory)
     hosts = select(inventory, args.hosts)
-    with locked(args.reports):
-        run = do_collect(args, inventory, hosts)
+    with locked(args.reports), Analyzer(inventory, len(hosts)) as analyzer:
+        run = do_collect(args, inventory, hosts, analyzer)   # each host is analysed as soon as it is collected
         try:
-            report = mark_new(analyze(run, inventory, args.fail_on), args.reports)
-            write_reports(report, run.directory)      # reports first: the history never names a run without one
+            report = mark_new(analyzer.report(run, args.fail_on), args.reports)
+            # reports first: the history never names a run without one; the charts are drawn by the workers
+            write_reports(report, run.directory, analyzer.map)
             record_run(report, run, args.reports)
             update_latest(args.reports)
             prune(args.reports, args.keep)
@@ -264,9 +269,10 @@ def analyze_command(run_dir: str, inventory_path: Optional[str], fail_on: str, f
         raise UserError(str(exc)) from exc
     path = inventory_path or run.inventory_path
     inventory = load(path) if inventory_path or (path and os.path.exists(path)) else None
-    report = analyze(run, inventory, fail_on)
-    if write:
-        write_reports(report, run.directory)
+    with Analyzer(inventory, len(run.hosts)) as analyzer:
+        report = analyzer.report(run, fail_on)
+        if write:
+            write_reports(report, run.directory, analyzer.map)
     args = RunArgs(fail_on=fail_on, fmt=fmt, output=output, tty=is_tty())
     emit(report, args, run.directory, explicit=True)
     return report.exit_status

@@ -8,9 +8,21 @@ contract, documented in docs/checks.md.
 from __future__ import annotations
 
 from . import auth, clock, disk, logger, logs, packages, services, source, thermal, vpn, windows
-from .registry import INTERNAL_ERROR_CHECK, REGISTRY, CheckContext, CheckFn, CheckSpec, Registry, check, run_checks
+from .registry import (
+    INTERNAL_ERROR_CHECK,
+    REGISTRY,
+    CheckContext,
+    CheckFn,
+    CheckSpec,
+    Registry,
+    check,
+    in_order,
+    run_check_map,
+    run_checks,
+)
 
 __all__ = [
-    "INTERNAL_ERROR_CHECK", "REGISTRY", "CheckContext", "CheckFn", "CheckSpec", "Registry", "check", "run_checks",
+    "INTERNAL_ERROR_CHECK", "REGISTRY", "CheckContext", "CheckFn", "CheckSpec", "Registry", "check", "in_order",
+    "run_check_map", "run_checks",
     "auth", "clock", "disk", "logger", "logs", "packages", "services", "source", "thermal", "vpn", "windows",
 ]

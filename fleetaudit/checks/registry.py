@@ -2,6 +2,13 @@
 
 A check is a small pure function ``(facts, ctx) -> Iterable[Finding]`` registered with an id. Tests
 build a fresh ``Registry``; the modules of this package register into the default ``REGISTRY``.
+
+Peer checks (``peers=True``) compare a host with the other hosts of its groups. The pipeline runs every other
+check in the worker process that parsed the host, and the peer checks afterwards, once every host is parsed,
+with the peers' *peer views*: facts without the bulky time series (see ``pipeline.peer_view``). So a peer
+check may read the peers' services, packages, package actions, timers, crontabs, filesystems and system
+info, not their logs or logger rows; its findings carry no start time, because incidents are clustered
+in the worker before the peer checks run (a peer finding with a start is turned into ``check.error``).
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, Mapping, Optional, Sequence, Tuple
 
 from fleetaudit.facts import HostFacts
 from fleetaudit.model import SEVERITIES, Finding, Host
@@ -38,6 +45,7 @@ class CheckSpec:
     evidence: Tuple[str, ...]
     needs: Tuple[str, ...]
     fn: CheckFn = field(compare=False)
+    peers: bool = False                    # compares with the group peers (runs after every host is parsed)
 
 
 class Registry:
@@ -55,10 +63,10 @@ class Registry:
         self._checks[spec.id] = spec
 
     def check(self, check_id: str, *, description: str, evidence: Tuple[str, ...] = (),
-              needs: Tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+              needs: Tuple[str, ...] = (), peers: bool = False) -> Callable[[CheckFn], CheckFn]:
         """Return a decorator that registers a check function under ``check_id``."""
         def decorate(fn: CheckFn) -> CheckFn:
-            self.register(CheckSpec(check_id, description, tuple(evidence), tuple(needs), fn))
+            self.register(CheckSpec(check_id, description, tuple(evidence), tuple(needs), fn, peers))
             return fn
         return decorate
 
@@ -81,9 +89,9 @@ REGISTRY = Registry()
 
 
 def check(check_id: str, *, description: str, evidence: Tuple[str, ...] = (),
-          needs: Tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+          needs: Tuple[str, ...] = (), peers: bool = False) -> Callable[[CheckFn], CheckFn]:
     """Register a check function into the default ``REGISTRY``."""
-    return REGISTRY.check(check_id, description=description, evidence=evidence, needs=needs)
+    return REGISTRY.check(check_id, description=description, evidence=evidence, needs=needs, peers=peers)
 
 
 def _error_finding(facts: HostFacts, spec: CheckSpec, exc: BaseException) -> Finding:
@@ -107,12 +115,26 @@ def _run_one(spec: CheckSpec, facts: HostFacts, ctx: CheckContext) -> Tuple[Find
     bad = [f for f in found if f.severity not in SEVERITIES]
     if bad:
         return (_error_finding(facts, spec, ValueError(f"invalid severity {bad[0].severity!r}")),)
+    if spec.peers and any(f.start for f in found):
+        return (_error_finding(facts, spec, ValueError("a peer check's finding has a start time")),)
     return found
+
+
+def run_check_map(facts: HostFacts, ctx: CheckContext, registry: Registry = REGISTRY,
+                  peers: Optional[bool] = None) -> Dict[str, Tuple[Finding, ...]]:
+    """Run the checks of ``registry`` over one host's facts: check id -> its findings, in registration order.
+
+    ``peers`` selects: None every check, False all but the peer checks, True only the peer checks.
+    """
+    return {spec.id: _run_one(spec, facts, ctx) for spec in registry if peers is None or spec.peers == peers}
+
+
+def in_order(found: Mapping[str, Sequence[Finding]], registry: Registry = REGISTRY) -> Tuple[Finding, ...]:
+    """Flatten check id -> findings into one tuple in registration order (ids the registry lacks last)."""
+    ids = list(registry.ids()) + sorted(set(found) - set(registry.ids()))
+    return tuple(f for check_id in ids for f in found.get(check_id, ()))
 
 
 def run_checks(facts: HostFacts, ctx: CheckContext, registry: Registry = REGISTRY) -> Tuple[Finding, ...]:
     """Run every check of ``registry`` over one host's facts, in registration order."""
-    out: list[Finding] = []
-    for spec in registry:
-        out.extend(_run_one(spec, facts, ctx))
-    return tuple(out)
+    return in_order(run_check_map(facts, ctx, registry), registry)

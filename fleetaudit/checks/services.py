@@ -47,7 +47,8 @@ def _states(service: ServiceState) -> str:
 
 @check("services.unexpected",
        description="A service runs or is enabled that the inventory's expected set and the host's peers lack.",
-       evidence=("service", "running", "enabled", "package", "installed_at"), needs=("services", "package_actions"))
+       evidence=("service", "running", "enabled", "package", "installed_at"), needs=("services", "package_actions"),
+       peers=True)
 def unexpected(facts: HostFacts, ctx: CheckContext) -> Iterator[Finding]:
     """Report each active service outside the expected set (silent when there is nothing to compare with)."""
     expected = expected_set(ctx)

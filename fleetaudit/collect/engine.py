@@ -12,7 +12,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import List, Optional, Sequence, Set, Tuple, Union
+from typing import List, Optional, Protocol, Sequence, Set, Tuple, Union
 
 import paramiko
 
@@ -75,30 +75,57 @@ class LiveTransports:
             transport.close()
 
 
+class SnapshotSink(Protocol):
+    """Takes each host's snapshot as soon as its files are complete (e.g. to start analysing it at once)."""
+
+    def submit(self, snap: HostSnapshot) -> None:
+        """A host is done; its files lie under ``snap.directory``, inside the still partial run directory.
+
+        Called from collect worker threads, so implementations must be thread-safe.
+        """
+        ...
+
+    def wait(self) -> None:
+        """Return when nothing reads the partial run directory any more: it is renamed into place next."""
+        ...
+
+
 def collect(inventory: Inventory, hosts: Sequence[Host], reports_dir: str, options: CollectOptions,
-            progress: Optional[ProgressSink] = None) -> RunSnapshot:
+            progress: Optional[ProgressSink] = None, sink: Optional[SnapshotSink] = None) -> RunSnapshot:
     """Collect every host into ``reports_dir/<run-id>/`` and return the run as read back from disk.
 
-    On KeyboardInterrupt every connection is closed, hosts not started are cancelled, the run is left as
-    ``.<run-id>.partial`` (never complete) and the interrupt is re-raised without waiting for the hosts.
+    ``sink`` gets every host's snapshot the moment it is complete, and is waited for before the run is
+    committed. On KeyboardInterrupt every connection is closed, hosts not started are cancelled, the run is
+    left as ``.<run-id>.partial`` (never complete) and the interrupt is re-raised without waiting for the hosts.
     """
     writer = RunWriter(reports_dir, options.run_id or new_run_id(), inventory.path)
     jobs = max(1, options.jobs or min(8, len(hosts) or 1))
     live = LiveTransports()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="collect")
     try:
-        futures = [pool.submit(_guarded, inventory, host, writer, options, progress, live) for host in hosts]
+        futures = [pool.submit(_guarded, inventory, host, writer, options, progress, live, sink) for host in hosts]
         snapshots: List[HostSnapshot] = [f.result() for f in futures]
     except KeyboardInterrupt:
         live.abort()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+    if sink is not None:
+        sink.wait()
     return writer.commit(snapshots)
 
 
+def _hand_over(sink: Optional[SnapshotSink], writer: RunWriter, snap: HostSnapshot) -> None:
+    """Give a finished host's snapshot to the sink, pointing at its files in the partial run directory."""
+    if sink is None:
+        return
+    rel = os.path.relpath(snap.directory, writer.final)
+    sink.submit(replace(snap, directory=os.path.join(writer.partial, rel)))
+
+
 def _guarded(inventory: Inventory, host: Host, writer: RunWriter, options: CollectOptions,
-             progress: Optional[ProgressSink], live: Optional[LiveTransports] = None) -> HostSnapshot:
+             progress: Optional[ProgressSink], live: Optional[LiveTransports] = None,
+             sink: Optional[SnapshotSink] = None) -> HostSnapshot:
     """Collect one host; any unexpected failure becomes status ``error`` (the per-host boundary)."""
     started, t0 = utc_now(), time.monotonic()
     if progress is not None:
@@ -111,6 +138,7 @@ def _guarded(inventory: Inventory, host: Host, writer: RunWriter, options: Colle
     snap = replace(snap, started=started, finished=utc_now(), duration_s=time.monotonic() - t0)
     if progress is not None:
         progress.host_finished(snap)
+    _hand_over(sink, writer, snap)
     return snap
 
 

@@ -90,7 +90,9 @@ def _draw(fig: Figure, host: HostReport) -> None:
     ax.set_ylabel("°C")
     ax.set_title("SoC temperature — grey: logger gap, red: burst, green: VPN start, orange: incident", fontsize=9)
     ax.grid(True, alpha=0.3)
-    fig.autofmt_xdate()
+    for label in ax.get_xticklabels():
+        label.set_rotation(30)
+        label.set_horizontalalignment("right")
 
 
 def render_chart(host: HostReport) -> str:
@@ -100,7 +102,8 @@ def render_chart(host: HostReport) -> str:
     fig = Figure(figsize=(10, 3), dpi=80)
     FigureCanvasAgg(fig)
     _draw(fig, host)
-    fig.tight_layout()
+    # Fixed margins instead of tight_layout(), which draws the whole figure once more just to measure it.
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.9, bottom=0.22)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
