@@ -16,13 +16,16 @@ A ``partial`` host (some sources unavailable) counts as audited; its gaps show a
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import datetime as dt
 import os
+import signal
 import threading
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from fleetaudit.checks import CheckContext, in_order, run_check_map
 from fleetaudit.compare import AUDITED, compare
@@ -232,6 +235,35 @@ def _ready() -> None:
     """Do nothing: submitted once so that the pool starts its workers right away."""
 
 
+PR_SET_PDEATHSIG = 1   # prctl(2) option: the signal this process gets when its parent dies (Linux)
+
+
+def _worker_init(parent: int) -> None:
+    """Prepare a worker process: Ctrl-C is the parent's business, and the worker dies with its parent.
+
+    The parent's KeyboardInterrupt handling shuts the pool down (a worker printing its own traceback would
+    only add noise); a parent killed with SIGKILL cannot do that, so the kernel sends the worker SIGTERM.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):    # not Linux: the worker ends when the pool's pipe closes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:           # the parent died before prctl took effect
+        os._exit(0)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore SIGINT inside the block (main thread only; elsewhere signal handlers cannot be changed)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class Analyzer:
     """Analyses hosts as their snapshots arrive, in worker processes, and builds the report at the end.
 
@@ -239,7 +271,7 @@ class Analyzer:
     directory) and starts parsing it and running its non-peer checks in a process pool, so the analysis of
     the first hosts overlaps the collection of the rest. ``wait`` blocks until every submitted host is done
     (call it before the snapshot directory moves); ``report`` runs the peer checks and assembles the report.
-    With fewer than 3 hosts or one core everything runs in this process. Use it as a context manager: leaving
+    With one host or one core everything runs in this process. Use it as a context manager: leaving
     it shuts the pool down, cancelling what has not started (Ctrl-C).
     """
 
@@ -248,11 +280,13 @@ class Analyzer:
         self.inventory, self.now = inventory, now
         count = min(expected_hosts, workers or os.cpu_count() or 1)
         self._pool: Optional[ProcessPoolExecutor] = None
-        if count >= 2 and expected_hosts >= 3:
-            self._pool = ProcessPoolExecutor(max_workers=count)
+        if count >= 2:
+            self._pool = ProcessPoolExecutor(max_workers=count, initializer=_worker_init, initargs=(os.getpid(),))
             # With fork (Linux), the first submit starts every worker, so start them now: before ``fleetaudit
             # run`` starts its collect threads, whose sockets and locks a worker forked later would inherit.
-            self._pool.submit(_ready)
+            # SIGINT is ignored while forking, so that a worker never sees a Ctrl-C before its initializer ran.
+            with _sigint_ignored():
+                self._pool.submit(_ready)
         self._lock = threading.Lock()
         self._pending: Dict[str, Tuple[HostSnapshot, Host, Future[HostAnalysis]]] = {}
         self._later: Dict[str, Tuple[HostSnapshot, Host]] = {}
@@ -261,13 +295,13 @@ class Analyzer:
     def __enter__(self) -> Analyzer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(wait=exc_type is None)
 
-    def close(self) -> None:
-        """Shut the pool down; work not started yet is cancelled."""
+    def close(self, wait: bool = True) -> None:
+        """Shut the pool down; work not started yet is cancelled (``wait=False``: don't wait for the rest)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T]) -> List[R]:

@@ -209,7 +209,8 @@ def run_command(args: RunArgs) -> int:
     """`fleetaudit run`: collect, analyze, write reports, record history, print, notify."""
     inventory = load(args.inventory)
     hosts = select(inventory, args.hosts)
-    with locked(args.reports), Analyzer(inventory, len(hosts)) as analyzer:
+    # The analysis workers start first: a process forked while the lock is held would inherit the lock.
+    with Analyzer(inventory, len(hosts)) as analyzer, locked(args.reports):
         run = do_collect(args, inventory, hosts, analyzer)   # each host is analysed as soon as it is collected
         try:
             report = mark_new(analyzer.report(run, args.fail_on), args.reports)

@@ -172,3 +172,41 @@ def test_charts_drawn_by_the_workers_give_the_same_html(fleet: Tuple[Inventory, 
         assert analyzer._pool is not None
         html = render_html(report, analyzer.map)
     assert html == render_html(report) and html.count('class="chart"') == len(inventory.hosts)
+
+
+def test_workers_die_with_a_killed_parent_and_ignore_ctrl_c(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = ("import sys, time\n"
+            "from fleetaudit.pipeline import Analyzer\n"
+            "a = Analyzer(None, 3, workers=2)\n"
+            "print(' '.join(str(p) for p in a._pool._processes), flush=True)\n"
+            "time.sleep(60)\n")
+    repo = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env=dict(os.environ, PYTHONPATH=repo))
+    assert proc.stdout is not None
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    assert len(pids) == 2
+    for pid in pids:
+        os.kill(pid, signal.SIGINT)             # ignored: Ctrl-C is the parent's to handle
+    time.sleep(0.5)
+    assert all(os.path.exists(f"/proc/{pid}") for pid in pids)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids), "a worker outlived its killed parent"
+
+
+def _alive(pid: int) -> bool:
+    """Return True while ``pid`` is a live (not zombie) process."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

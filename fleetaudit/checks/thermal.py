@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import statistics
 from bisect import bisect_left, insort
-from collections import deque
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Deque, Iterator, List, Optional, Sequence, Tuple
+from itertools import repeat
+from operator import attrgetter
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from fleetaudit.facts import HostFacts, LoggerRow
 from fleetaudit.model import Finding
@@ -17,7 +18,6 @@ from .common import iso, local, make
 from .registry import CheckContext, check
 
 MIN_BASELINE_ROWS = 3
-Reading = Tuple[dt.datetime, int, LoggerRow]      # (naive local stamp, rowid, row)
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,35 @@ class Spike:
     ambient_change_c: Optional[float]
 
 
-def _readings(rows: Sequence[LoggerRow]) -> List[Reading]:
-    """Return (naive local stamp, rowid, row) for every row with a temperature, in time order."""
-    keyed = [(local(r.stamp), r.rowid, r) for r in rows if r.temperature is not None]
-    keyed.sort(key=itemgetter(0, 1))
-    return keyed
+_STAMP, _TEMP, _ROWID, _TZINFO = (attrgetter(name) for name in ("stamp", "temperature", "rowid", "tzinfo"))
+
+
+def _readings(rows: Sequence[LoggerRow]) -> Tuple[List[LoggerRow], List[dt.datetime], List[float]]:
+    """Return the rows with a temperature in (naive local stamp, rowid) order, their stamps and temperatures.
+
+    The order is a stable sort's, as before; rows already in that order (the usual case: rowid order is time
+    order) are only checked, and naive stamps and plain non-zero floats are taken as they are. A reading's
+    temperature is ``float(row.temperature or 0.0)`` wherever it is used.
+    """
+    temps: List[float] = list(map(_TEMP, rows))
+    if any(map(operator.is_, temps, repeat(None))):
+        kept = [r for r in rows if r.temperature is not None]
+        temps = list(map(_TEMP, kept))
+    else:
+        kept = list(rows)
+    stamps = list(map(_STAMP, kept))
+    if any(map(operator.is_not, map(_TZINFO, stamps), repeat(None))):
+        stamps = [local(at) for at in stamps]
+    if not all(map(operator.lt, stamps, stamps[1:])):
+        keys = list(zip(stamps, map(_ROWID, kept)))
+        if not all(map(operator.le, keys, keys[1:])):
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            kept = [kept[i] for i in order]
+            stamps = [stamps[i] for i in order]
+            temps = [temps[i] for i in order]
+    if set(map(type, temps)) - {float} or 0.0 in temps:
+        temps = [float(t or 0.0) for t in temps]
+    return kept, stamps, temps
 
 
 def _median(values: Sequence[Optional[float]]) -> Optional[float]:
@@ -43,83 +67,71 @@ def _median(values: Sequence[Optional[float]]) -> Optional[float]:
     return statistics.median(known) if known else None
 
 
-def _sorted_median(ordered: List[float]) -> float:
-    """Return the median of an already sorted, non-empty list (as ``statistics.median`` computes it)."""
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-class _SpikeFinder:
-    """Tracks a rolling window of earlier readings and the spike in progress.
-
-    The window's temperatures are also kept sorted (``bisect``), so its median costs O(log n) per row
-    instead of sorting the whole window again.
-    """
-
-    def __init__(self, window: dt.timedelta, margin: float) -> None:
-        self.window, self.margin = window, margin
-        self.recent: Deque[Reading] = deque()
-        self.temps: List[float] = []
-        self.nans = 0                      # NaN readings in the window: they cannot be kept sorted
-        self.spike: List[Reading] = []
-        self.base: Tuple[float, Optional[float]] = (0.0, None)
-        self.found: List[Spike] = []
-
-    def feed(self, reading: Reading) -> None:
-        """Consider one reading."""
-        temp = float(reading[2].temperature or 0.0)
-        if self.spike and temp - self.base[0] >= self.margin:
-            self.spike.append(reading)
-            return
-        self.close()
-        self._expire(reading[0])
-        if len(self.recent) >= MIN_BASELINE_ROWS:
-            base = self._baseline()
-            if temp - base >= self.margin:
-                self.base = (base, _median([r.ambient for _, _, r in self.recent]))
-                self.spike = [reading]
-                return
-        self.recent.append(reading)
-        if temp != temp:
-            self.nans += 1
-        else:
-            insort(self.temps, temp)
-
-    def _baseline(self) -> float:
-        """Return the median temperature of the window (the slow way only when it holds a NaN)."""
-        if self.nans:
-            return statistics.median(float(r.temperature or 0.0) for _, _, r in self.recent)
-        return _sorted_median(self.temps)
-
-    def _expire(self, at: dt.datetime) -> None:
-        """Drop the readings older than the window before ``at``."""
-        while self.recent and at - self.recent[0][0] > self.window:
-            old = float(self.recent.popleft()[2].temperature or 0.0)
-            if old != old:
-                self.nans -= 1
-            else:
-                del self.temps[bisect_left(self.temps, old)]
-
-    def close(self) -> None:
-        """Finish the spike in progress, if any."""
-        if not self.spike:
-            return
-        peak = max((r for _, _, r in self.spike), key=lambda r: float(r.temperature or 0.0))
-        ambient = None
-        if peak.ambient is not None and self.base[1] is not None:
-            ambient = round(peak.ambient - self.base[1], 2)
-        self.found.append(Spike(self.spike[0][0], self.spike[-1][0],
-                                float(peak.temperature or 0.0), self.base[0], ambient))
-        self.spike = []
+def _spike(kept: Sequence[LoggerRow], stamps: Sequence[dt.datetime], temps: Sequence[float], first: int, last: int,
+           base: float, base_ambient: Optional[float]) -> Spike:
+    """Return the spike of readings ``first``..``last``; its peak is the first hottest reading, as ``max`` picks."""
+    peak = max(range(first, last + 1), key=temps.__getitem__)
+    ambient = kept[peak].ambient
+    change = round(ambient - base_ambient, 2) if ambient is not None and base_ambient is not None else None
+    return Spike(stamps[first], stamps[last], temps[peak], base, change)
 
 
 def spikes(rows: Sequence[LoggerRow], window_minutes: int, margin: float) -> List[Spike]:
-    """Return every spike of at least ``margin`` degrees over the median of the previous window."""
-    finder = _SpikeFinder(dt.timedelta(minutes=window_minutes), margin)
-    for reading in _readings(rows):
-        finder.feed(reading)
-    finder.close()
-    return finder.found
+    """Return every spike of at least ``margin`` degrees over the median of the previous window.
+
+    Readings are taken in time order. A reading at least ``margin`` above the running spike's baseline
+    continues it; otherwise the spike ends, readings more than the window older than this one leave the
+    window, and with at least ``MIN_BASELINE_ROWS`` in the window a reading ``margin`` above their median
+    starts a spike (baseline: that median, and the median of their known ambients). A reading that neither
+    continues nor starts a spike joins the window.
+
+    A year of 5-minute rows is 105,120 readings, so this is one inlined loop over columns. The window is
+    ``recent[head:]`` (reading indexes, in time order); its temperatures are also kept sorted (``bisect``)
+    so that its median costs O(log n) per reading; a NaN cannot be kept sorted, so while the window holds
+    one the median is ``statistics.median`` over the window in reading order, as it always was.
+    """
+    window = dt.timedelta(minutes=window_minutes)
+    kept, stamps, temps = _readings(rows)
+    found: List[Spike] = []
+    recent: List[int] = []             # the window is recent[head:]
+    head = 0
+    ordered: List[float] = []          # the window's temperatures but NaNs, sorted
+    nans = 0                           # NaNs in the window
+    spike_from = -1                    # first reading of the spike in progress
+    base, base_ambient = 0.0, None
+    for i, (at, temp) in enumerate(zip(stamps, temps)):
+        if spike_from >= 0:
+            if temp - base >= margin:
+                continue
+            found.append(_spike(kept, stamps, temps, spike_from, i - 1, base, base_ambient))
+            spike_from = -1
+        while head < len(recent) and at - stamps[recent[head]] > window:
+            old = temps[recent[head]]
+            head += 1
+            if old != old:
+                nans -= 1
+            else:
+                del ordered[bisect_left(ordered, old)]
+        # Without NaNs, temp - median <= temp - min (float subtraction is monotonic): below the margin over the
+        # window's minimum, a reading is below it over the median too, which is then not needed.
+        if len(recent) - head >= MIN_BASELINE_ROWS and (nans or not temp - ordered[0] < margin):
+            if nans:
+                median = statistics.median([temps[j] for j in recent[head:]])
+            else:
+                mid = len(ordered) // 2
+                median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+            if temp - median >= margin:
+                base, base_ambient = median, _median([kept[j].ambient for j in recent[head:]])
+                spike_from = i
+                continue
+        recent.append(i)
+        if temp != temp:
+            nans += 1
+        else:
+            insort(ordered, temp)
+    if spike_from >= 0:
+        found.append(_spike(kept, stamps, temps, spike_from, len(temps) - 1, base, base_ambient))
+    return found
 
 
 @check("thermal.spike", description="The SoC temperature rose above its rolling baseline by more than a margin.",

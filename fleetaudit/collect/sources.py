@@ -109,7 +109,8 @@ _BASE: Tuple[SourceSpec, ...] = (
 # of the family the parser reads (syslog and its rotations, else messages and its rotations; compressed size
 # for a .gz, as the files source compares) is larger than the cap, EVERY file of that family is summarised,
 # so the counts describe exactly the files the syslog source pulled and the workstation never mixes host
-# counts with tail counts; when none is over the cap the host prints one ``N`` line and counts nothing.
+# counts with tail counts; when none is over the cap the host prints one ``N`` line and counts nothing (one
+# ``find`` over /var/log answers that first in the common case; any candidate found goes through the full rules).
 # Files are filtered as the files source does (regular, readable, not a symlink, no tab/newline in the name,
 # each inode once, inside the tree on a directory host) and fed oldest first in the parser's rotation order
 # to ONE awk, so its stamp cache and Dec->Jan year tracker run over the same line sequence as
@@ -245,6 +246,11 @@ $0 == pl && lw == 1 { tb += z; tl++; dl++; cn++; cb += z; next }
 SUMMARY_SH = r"""summary_cap=%(cap)s r=${FA_ROOT:-} T=$(printf '\t') N='
 '
 A=%(awk)s
+if [ -z "$(find "$r/var/log/" -maxdepth 1 -type f \( -name 'syslog*' -o -name 'messages*' \) -size +"$summary_cap"c \
+	-print -quit 2>/dev/null)" ]; then
+	printf 'N\tno system log file is over %%s bytes\n' "$summary_cap"
+	exit 0
+fi
 fa_ok() {
 	[ -f "$1" ] && [ ! -L "$1" ] && [ -r "$1" ] || return 1
 	case $1 in *"$T"*|*"$N"*) return 1;; esac

@@ -9,10 +9,11 @@ like ambient/room/outside. A corrupt, locked, non-SQLite file or a wrong schema 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import sqlite3
-import statistics
 import urllib.parse
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from collections import Counter
+from typing import Any, List, Optional, Sequence, Tuple
 
 from fleetaudit.facts import LoggerData, LoggerRow
 from fleetaudit.model import LoggerSpec
@@ -87,11 +88,27 @@ def _named(columns: Sequence[Tuple[str, str]], words: Sequence[str], skip: Seque
 
 def interval_of(stamps: Sequence[dt.datetime]) -> Optional[int]:
     """Return the median step between consecutive distinct stamps, in whole minutes (None if unknown)."""
-    distinct = sorted(set(stamps))
-    steps = [(b - a).total_seconds() / 60 for a, b in zip(distinct, distinct[1:])]
-    if not steps:
+    later = stamps[1:]
+    if all(map(operator.lt, stamps, later)):          # the usual case: strictly increasing already
+        distinct, later = stamps, later
+    else:
+        distinct = sorted(set(stamps))
+        later = distinct[1:]
+    # A year of rows has few distinct steps: count them, then take statistics.median's middle element(s)
+    # (minutes grow with the step, so the step order is the order statistics.median sorts the minutes in).
+    counts = sorted(Counter(map(operator.sub, later, distinct)).items())
+    total = sum(n for _step, n in counts)
+    if not total:
         return None
-    return max(1, round(statistics.median(steps)))
+    wanted = (total // 2,) if total % 2 else (total // 2 - 1, total // 2)
+    picked: List[float] = []
+    seen = 0
+    for step, n in counts:
+        while len(picked) < len(wanted) and wanted[len(picked)] < seen + n:
+            picked.append(step.total_seconds() / 60)
+        seen += n
+    median = picked[0] if total % 2 else (picked[0] + picked[1]) / 2
+    return max(1, round(median))
 
 
 def _float(value: Any) -> Optional[float]:
@@ -106,14 +123,55 @@ def _float(value: Any) -> Optional[float]:
     return None
 
 
+_NEW = object.__new__
+_SET = object.__setattr__          # what the frozen dataclass's own __init__ calls, without the lookups
+_FROM_ISO = dt.datetime.fromisoformat
+
+
 def _rows(db: sqlite3.Connection, table: str, stamp: str, temp: Optional[str],
-          ambient: Optional[str]) -> Iterator[LoggerRow]:
-    """Yield the rows in rowid order, skipping those whose stamp does not parse."""
+          ambient: Optional[str]) -> Tuple[List[LoggerRow], List[dt.datetime]]:
+    """Return the rows in rowid order, skipping those whose stamp does not parse, and their stamps.
+
+    A year of 5-minute rows is 105,120 rows, so the loop is written for speed, with the results of the plain
+    ``parse_stamp``/``_float``/``LoggerRow(...)`` way:
+
+    - the exact shapes 'YYYY-MM-DD HH:MM' and 'YYYY-MM-DD HH:MM:SS' (or with 'T') go to the C
+      ``fromisoformat``: length 16, or 19 with ':' at 16; '-' at 4 and 7; ' ' or 'T' at 10; ':' at 13 leave
+      it no other reading than ASCII digits in the other places (no week dates, no offsets), which is what
+      ``parse_stamp`` reads as well; any other stamp, and any it rejects, goes to ``parse_stamp``;
+    - REAL values are floats already (``float(x) is x``), NULL is None: only other values go to ``_float``;
+    - each row is built the way the frozen dataclass's ``__init__`` builds it (``object.__setattr__`` per
+      field, in field order) without its per-field global lookups: it equals, hashes, reprs and pickles the
+      same.
+    """
     cols = ", ".join(_q(c) if c else "NULL" for c in (stamp, temp, ambient))
+    rows: List[LoggerRow] = []
+    stamps: List[dt.datetime] = []
+    add_row, add_stamp = rows.append, stamps.append
+    new, put, from_iso, slow_stamp, to_float = _NEW, _SET, _FROM_ISO, parse_stamp, _float
     for rowid, raw, t, a in db.execute(f"SELECT rowid, {cols} FROM {_q(table)} ORDER BY rowid"):
-        when = parse_stamp(raw)
-        if when is not None:
-            yield LoggerRow(int(rowid), when, str(raw), _float(t), _float(a))
+        when: Optional[dt.datetime] = None
+        if type(raw) is str:
+            n = len(raw)
+            if ((n == 16 or (n == 19 and raw[16] == ":")) and raw[4] == "-" and raw[7] == "-" and raw[13] == ":"
+                    and (raw[10] == " " or raw[10] == "T")):
+                try:
+                    when = from_iso(raw)
+                except ValueError:
+                    when = slow_stamp(raw)
+            else:
+                when = slow_stamp(raw)
+        if when is None:          # parse_stamp reads str only: raw is a str from here on
+            continue
+        row = new(LoggerRow)
+        put(row, "rowid", rowid if type(rowid) is int else int(rowid))
+        put(row, "stamp", when)
+        put(row, "raw_stamp", raw)
+        put(row, "temperature", t if t is None or type(t) is float else to_float(t))
+        put(row, "ambient", a if a is None or type(a) is float else to_float(a))
+        add_row(row)
+        add_stamp(when)
+    return rows, stamps
 
 
 def read_logger(path: str, spec: Optional[LoggerSpec] = None) -> LoggerData:
@@ -147,6 +205,6 @@ def _read(db: sqlite3.Connection, spec: LoggerSpec) -> LoggerData:
                           error=f"table {table!r} has no column {column!r}")
     temp = _named(columns, TEMP_WORDS, (column,), AMBIENT_WORDS)
     ambient = _named(columns, AMBIENT_WORDS, (column, temp or ""))
-    rows = tuple(_rows(db, table, column, temp, ambient))
-    interval = spec.interval_minutes or interval_of([r.stamp for r in rows])
-    return LoggerData(spec.db_path, table, column, interval, rows, temp, ambient)
+    rows, stamps = _rows(db, table, column, temp, ambient)
+    interval = spec.interval_minutes or interval_of(stamps)
+    return LoggerData(spec.db_path, table, column, interval, tuple(rows), temp, ambient)
