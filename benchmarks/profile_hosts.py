@@ -1,4 +1,4 @@
-"""Time and profile ``analyze()`` of a few hosts of a stored fleet run, in this process (no process pool).
+"""Time and profile the analysis of a few hosts of a stored fleet run, in this process (no process pool).
 
 Usage (after a fleet benchmark; the fleet need not be running, the snapshot is on disk)::
 
@@ -6,7 +6,8 @@ Usage (after a fleet benchmark; the fleet need not be running, the snapshot is o
         --output benchmarks/profile_analyze_2hosts.txt
 
 Prints the best wall and CPU time of 3 calls and writes a pyinstrument text profile of one more call.
-With fewer than 3 hosts ``pipeline.all_facts`` builds facts in this process, so the profile sees all of it.
+The ``Analyzer`` gets one worker, so everything (parsing, checks, assembly) runs in this process and the
+profile sees all of it; ``fleetaudit run`` does the same per host in its worker processes.
 """
 
 from __future__ import annotations
@@ -23,12 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.analysis import _profile, best_pair  # noqa: E402
 from benchmarks.measure import load_avg  # noqa: E402
 from fleetaudit.inventory import load_inventory  # noqa: E402
-from fleetaudit.pipeline import analyze  # noqa: E402
+from fleetaudit.model import FleetReport, Inventory, RunSnapshot  # noqa: E402
+from fleetaudit.pipeline import Analyzer  # noqa: E402
 from fleetaudit.snapshot import read_run  # noqa: E402
 
 
+def in_process(run: RunSnapshot, inventory: Inventory) -> FleetReport:
+    """Analyse the run with no worker process."""
+    with Analyzer(inventory, len(run.hosts), workers=1) as analyzer:
+        return analyzer.report(run)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Time analyze() of the chosen hosts (best of 3), profile one more call, print JSON."""
+    """Time the analysis of the chosen hosts (best of 3), profile one more call, print JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir")
     ap.add_argument("inventory")
@@ -40,9 +48,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     run = dataclasses.replace(run, hosts=tuple(h for h in run.hosts if h.host in names))
     inventory = load_inventory(args.inventory)
     load = load_avg()
-    wall, cpu = best_pair(3, lambda: analyze(run, inventory))
+    wall, cpu = best_pair(3, lambda: in_process(run, inventory))
     if args.output:
-        _profile(lambda: analyze(run, inventory), Path(args.output))
+        _profile(lambda: in_process(run, inventory), Path(args.output))
     print(json.dumps({"hosts": [h.host for h in run.hosts], "analyze_wall_s": round(wall, 3),
                       "analyze_cpu_s": round(cpu, 3), "load_avg_start": load, "profile": args.output}))
     return 0

@@ -36,3 +36,21 @@ def test_benchmark_runs_on_two_hosts(tmp_path: Path) -> None:
     assert all(r["hosts"] == 2 and r["bytes_moved"] > 0 for r in cases.values())
     assert set(data["fleet"]["ratios"]["2"]) == {"c/a", "d/c", "e/a", "f/e"}
     assert data["machine"]["cores"]
+
+
+@pytest.mark.fleet
+def test_phase_timer_runs_on_two_hosts(tmp_path: Path) -> None:
+    """Run benchmarks/phases.py on 2 small hosts: one JSON line for the fleet, then one per run, every step timed."""
+    ok, why = can_run()
+    if not ok:
+        pytest.skip(f"simulated fleet unavailable: {why}")
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/phases.py"), "--hosts", "2", "--years", "0",
+                           "--runs", "2", "--workdir", str(tmp_path / "work")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert lines[0]["hosts"] == 2 and [r["run"] for r in lines[1:]] == [1, 2]
+    steps = ("collect_and_analysis", "last_analyses_peer_checks_assembly", "reports", "history_record")
+    for row in lines[1:]:
+        assert all(row[k] >= 0 for k in steps) and row["total_s"] >= sum(row[k] for k in steps)
+    assert len(list((tmp_path / "work" / "reports").glob("2*/report.html"))) == 2
