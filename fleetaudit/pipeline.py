@@ -20,6 +20,7 @@ import contextlib
 import ctypes
 import dataclasses
 import datetime as dt
+import operator
 import os
 import signal
 import threading
@@ -43,7 +44,7 @@ from fleetaudit.model import (
     RunSnapshot,
     severity_rank,
 )
-from fleetaudit.timeline import fingerprint, host_incidents, naive
+from fleetaudit.timeline import fingerprint, host_incidents
 
 SCHEMA = "fleetaudit/report/v1"
 T = TypeVar("T")
@@ -117,10 +118,13 @@ def temperatures(facts: Optional[HostFacts], points: int = CHART_POINTS) -> Tupl
     """
     if facts is None or facts.logger is None:
         return ()
-    rows = sorted((naive(r.stamp), float(r.temperature)) for r in facts.logger.rows if r.temperature is not None)
+    # naive() inlined and a C-level max key: this runs over every row (105k a host-year) in every run
+    rows = sorted((r.stamp if r.stamp.tzinfo is None else r.stamp.replace(tzinfo=None), float(r.temperature))
+                  for r in facts.logger.rows if r.temperature is not None)
     step = max(1, -(-len(rows) // points))
     if step > 1:
-        rows = [max(rows[i:i + step], key=lambda row: row[1]) for i in range(0, len(rows), step)]
+        hottest = operator.itemgetter(1)
+        rows = [max(rows[i:i + step], key=hottest) for i in range(0, len(rows), step)]
     return tuple((at.isoformat(), t) for at, t in rows)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import operator
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -136,10 +137,13 @@ class _RowEvents:
 
     def __init__(self, facts: HostFacts) -> None:
         rows = facts.logger.rows if facts.logger is not None else ()
-        keyed = sorted(((naive(r.stamp), i) for i, r in enumerate(rows)), key=lambda k: k[0])
+        stamps = [r.stamp if r.stamp.tzinfo is None else r.stamp.replace(tzinfo=None) for r in rows]
         self.facts, self.rows = facts, rows
-        self.stamps = [at for at, _ in keyed]
-        self.order = [i for _, i in keyed]
+        if all(map(operator.le, stamps, stamps[1:])):        # rowid order is time order: the usual case
+            self.stamps, self.order = stamps, list(range(len(rows)))
+        else:                                                 # stable: equal stamps keep row order
+            self.order = sorted(range(len(rows)), key=stamps.__getitem__)
+            self.stamps = [stamps[i] for i in self.order]
 
     def within(self, start: dt.datetime, end: dt.datetime) -> List[Event]:
         """Return the row events stamped in [start, end], in row order."""

@@ -150,3 +150,23 @@ def test_with_the_real_checks_on_their_incident_fixture() -> None:
     assert "is lost" in incidents[0].story and "temperature rose" in incidents[0].story
     twin_found = fixtures.findings(twin, [pi])
     assert find_incidents(twin, build_timeline(twin, twin_found), twin_found, 90) == ()
+
+
+@pytest.mark.parametrize("order", ["sorted", "shuffled"])
+def test_row_events_of_a_window_are_the_rows_stamped_in_it_in_row_order(order: str) -> None:
+    import random
+
+    from fleetaudit.facts import HostFacts, LoggerData, LoggerRow
+    from fleetaudit.timeline import _RowEvents
+
+    start = dt.datetime(2020, 9, 1)
+    rows = [LoggerRow(i + 1, start + dt.timedelta(minutes=5 * (i // 3)), "", 45.0) for i in range(300)]
+    rows.append(LoggerRow(301, dt.datetime(2020, 9, 1, 1, 0, tzinfo=dt.timezone.utc), "", 46.0))
+    if order == "shuffled":
+        random.Random(7).shuffle(rows)
+    facts = HostFacts(host="pi", logger=LoggerData("/db", "t", "timestamp", 5, tuple(rows)))
+    lo, hi = dt.datetime(2020, 9, 1, 0, 55), dt.datetime(2020, 9, 1, 1, 10)
+    got = [(e.at, e.text) for e in _RowEvents(facts).within(lo, hi)]
+    want = [(r.stamp.replace(tzinfo=None), f"row {r.rowid} stamped {r.raw_stamp}") for r in rows
+            if lo <= r.stamp.replace(tzinfo=None) <= hi]
+    assert got == want and len(got) == 13
