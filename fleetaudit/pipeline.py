@@ -24,11 +24,12 @@ import operator
 import os
 import signal
 import threading
+import traceback
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
-from fleetaudit.checks import CheckContext, in_order, run_check_map
+from fleetaudit.checks import INTERNAL_ERROR_CHECK, CheckContext, in_order, run_check_map
 from fleetaudit.compare import AUDITED, compare
 from fleetaudit.facts import HostFacts
 from fleetaudit.model import (
@@ -164,12 +165,30 @@ def host_analysis(facts: HostFacts, host: Host, findings: Mapping[str, Sequence[
                         system=system_info(facts), temperatures=temperatures(facts), vpn_starts=vpn_starts(facts))
 
 
+ANALYSIS_STEP = "analysis"      # the ``check`` evidence of a check.error finding for a failed analysis step
+
+
 def analyze_host(snap: HostSnapshot, host: Host, now: Optional[dt.datetime] = None) -> HostAnalysis:
-    """Parse one host's snapshot and run its non-peer checks (what a worker process does for each host)."""
+    """Parse one host's snapshot and run its non-peer checks (what a worker process does for each host).
+
+    Parsers and checks turn their own failures into values; should anything else fail (the timeline, the
+    chart series), the host gets one ``check.error`` finding instead of its analysis, and the other hosts
+    are not affected.
+    """
     from fleetaudit.parse import build_facts
 
-    facts = build_facts(snap, host)
-    return host_analysis(facts, host, run_check_map(facts, CheckContext(host=host, now=now), peers=False))
+    try:
+        facts = build_facts(snap, host)
+        return host_analysis(facts, host, run_check_map(facts, CheckContext(host=host, now=now), peers=False))
+    except Exception as exc:  # the per-host boundary of the analysis: a value, never a crash
+        where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        at = f" at {where[0].filename.rsplit('/', 1)[-1]}:{where[0].lineno}" if where else ""
+        text = f"{type(exc).__name__}: {exc}{at}"
+        failed = Finding(host=snap.host, check=INTERNAL_ERROR_CHECK, severity="warning",
+                         summary=f"The analysis of this host failed ({text}); its findings are missing from this "
+                                 "report.", evidence={"check": ANALYSIS_STEP, "error": text},
+                         fingerprint=f"{INTERNAL_ERROR_CHECK}|{snap.host}|{ANALYSIS_STEP}")
+        return HostAnalysis(host=snap.host, view=HostFacts(host=snap.host), findings={INTERNAL_ERROR_CHECK: (failed,)})
 
 
 def vpn_starts(facts: Optional[HostFacts]) -> Tuple[str, ...]:

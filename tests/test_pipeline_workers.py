@@ -210,3 +210,31 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_host_whose_analysis_fails_gets_a_check_error_and_the_others_are_whole(
+        fleet: Tuple[Inventory, Path], monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    import fleetaudit.pipeline as pipeline
+    from fleetaudit.timeline import host_incidents as real
+
+    inventory, _ = fleet
+    run = _collect(fleet, f"broken-{workers}")
+    reference = _serial(run, inventory)
+
+    def broken(facts: HostFacts, findings: object, window: int) -> object:
+        if facts.host == "twin3":
+            raise RuntimeError("timeline exploded")
+        return real(facts, findings, window)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "host_incidents", broken)   # before the Analyzer forks: workers inherit it
+    with Analyzer(inventory, len(run.hosts), workers=workers) as analyzer:
+        report = analyzer.report(run, generated_at=STAMP)
+    hosts = {h.name: h for h in report.hosts}
+    failed = hosts["twin3"].findings
+    assert [f.check for f in failed] == [INTERNAL_ERROR_CHECK]
+    assert failed[0].evidence["check"] == "analysis" and "timeline exploded" in failed[0].evidence["error"]
+    for name, host in hosts.items():
+        if name != "twin3":
+            assert host == next(h for h in reference.hosts if h.name == name)
+    assert report.exit_status == 1
