@@ -62,6 +62,18 @@ def run_child(argv: Sequence[str], stdout: Out = subprocess.DEVNULL, stderr: Out
     return Usage(code, wall, float(last[1]) + float(last[2]), int(last[0]) / 1024.0)
 
 
+def machine_cpu_s() -> float:
+    """Return the CPU seconds every core of this machine has been busy since boot (``/proc/stat``).
+
+    The difference around a measurement counts everything that ran meanwhile: the tool on the workstation side
+    and the sshd, sh, tar and python3 it caused on the simulated hosts, which share this machine's cores.
+    """
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = handle.readline().split()
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def load_avg() -> List[float]:
     """Return the 1, 5 and 15 minute load averages now (recorded at the start of every measurement)."""
     return [round(x, 2) for x in os.getloadavg()]

@@ -13,9 +13,10 @@ def print_tables(out: Mapping[str, Any]) -> None:
     """Print the fleet table with ratios, then the big-log and analysis results."""
     rows: List[Dict[str, Any]] = list(out.get("rows", []))
     if rows:
-        table = [[r["case"], r["hosts"], f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", f"{r['peak_rss_mb']:.1f}",
-                  f"{r['bytes_moved'] / 2**20:.1f}", r["note"]] for r in rows]
-        print(tabulate(table, headers=["case", "hosts", "wall s", "CPU s", "peak RSS MB", "MiB moved", "note"]))
+        table = [[r["case"], r["hosts"], f"{r['wall_s']:.2f}", f"{r['cpu_s']:.2f}", _machine(r),
+                  f"{r['peak_rss_mb']:.1f}", f"{r['bytes_moved'] / 2**20:.1f}", r["note"]] for r in rows]
+        print(tabulate(table, headers=["case", "hosts", "wall s", "CPU s", "machine CPU s", "peak RSS MB",
+                                       "MiB moved", "note"]))
         fleet = out.get("fleet", {})
         for n, ratio in fleet.get("ratios", {}).items():
             print(f"N={n}: " + "; ".join(f"{k} wall {v['wall']} cpu {v['cpu']} bytes {v['bytes']}"
@@ -48,6 +49,12 @@ def print_analysis(ana: Mapping[str, Any]) -> None:
                                         "analyze wall s", "analyze CPU s"]))
 
 
+def _machine(row: Mapping[str, Any]) -> str:
+    """Return a row's machine-wide CPU (workstation and simulated hosts), or '-' when not measured."""
+    value = row.get("extra", {}).get("machine_cpu_s")
+    return "-" if value is None else f"{value:.2f}"
+
+
 def write_json(out: Mapping[str, Any], path: Path) -> None:
     """Write the results as indented JSON."""
     path.write_text(json.dumps(out, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
@@ -55,8 +62,10 @@ def write_json(out: Mapping[str, Any], path: Path) -> None:
 
 def markdown_rows(out: Mapping[str, Any]) -> str:
     """Return the fleet rows as a Markdown table (for BENCHMARKS.md)."""
-    lines = ["| case | hosts | wall s | CPU s | peak RSS MB | MiB moved | note |", "|---|---|---|---|---|---|---|"]
+    lines = ["| case | hosts | wall s | CPU s | machine CPU s | peak RSS MB | MiB moved | note |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in out.get("rows", []):
-        lines.append(f"| {r['case']} | {r['hosts']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.1f} | "
+        lines.append(f"| {r['case']} | {r['hosts']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {_machine(r)} | "
+                     f"{r['peak_rss_mb']:.1f} | "
                      f"{r['bytes_moved'] / 2**20:.2f} | {r['note']} |")
     return "\n".join(lines)

@@ -35,6 +35,9 @@ def test_benchmark_runs_on_two_hosts(tmp_path: Path) -> None:
     assert set(cases) == {"a", "c", "d", "e", "f"}
     assert all(r["hosts"] == 2 and r["bytes_moved"] > 0 for r in cases.values())
     assert set(data["fleet"]["ratios"]["2"]) == {"c/a", "d/c", "e/a", "f/e"}
+    # machine-wide CPU (the simulated hosts' sshd/sh/tar included) covers at least the tool's own CPU
+    assert all(r["extra"]["machine_cpu_s"] >= 0.5 * r["cpu_s"] for r in cases.values())
+    assert "machine CPU s" in proc.stdout and "machine_cpu" in data["fleet"]["ratios"]["2"]["e/a"]
     assert data["machine"]["cores"]
 
 
