@@ -178,11 +178,13 @@ def flood_block(hostname: str) -> Tuple[bytes, int]:
 def fill_with_flood(path: Path, hostname: str, start: dt.datetime, limit: int) -> Dict[str, int]:
     """Append lircd lines (one minute per 1 MB block) to ``path`` until ``limit`` bytes or ENOSPC.
 
-    Returns the bytes written and the exact number of complete lircd lines (a cut last line is not counted).
+    Returns the bytes written, the exact number of complete lircd lines (``lircd_lines``) and of lircd records
+    (``lircd_records``: the complete lines plus the last one if ENOSPC cut it; the cut line was written by lircd
+    and is a record to ``awk`` and to any line reader, though ``wc -l`` skips it for want of a newline).
     """
     block, per_block = flood_block(hostname)
     line_len = len(block) // per_block
-    written = lines = 0
+    written = lines = cut = 0
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
     try:
         minute = 0
@@ -192,12 +194,13 @@ def fill_with_flood(path: Path, hostname: str, start: dt.datetime, limit: int) -
             n, full = _write_some(fd, data)
             written += n
             lines += n // line_len
+            cut = 1 if n % line_len else 0
             minute += 1
             if full or n < len(data):
                 break
     finally:
         os.close(fd)
-    return {"bytes": written, "lircd_lines": lines}
+    return {"bytes": written, "lircd_lines": lines, "lircd_records": lines + cut}
 
 
 def _write_some(fd: int, data: bytes) -> Tuple[int, bool]:

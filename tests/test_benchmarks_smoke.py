@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -57,3 +58,25 @@ def test_phase_timer_runs_on_two_hosts(tmp_path: Path) -> None:
     for row in lines[1:]:
         assert all(row[k] >= 0 for k in steps) and row["total_s"] >= sum(row[k] for k in steps)
     assert len(list((tmp_path / "work" / "reports").glob("2*/report.html"))) == 2
+
+
+def test_flood_truth_counts_the_line_cut_by_the_limit(tmp_path: Path) -> None:
+    """The big-log truth: complete lircd lines, and records (the cut last line counted, as awk counts it)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import trees
+    finally:
+        sys.path.remove(str(ROOT))
+    block, per_block = trees.flood_block("h")
+    line_len = len(block) // per_block
+    path = tmp_path / "syslog"
+    limit = line_len * (per_block + 3) + 7  # one whole block, 3 lines of the next, 7 bytes of a 4th
+    truth = trees.fill_with_flood(path, "h", dt.datetime(2020, 9, 16), limit)
+    data = path.read_bytes()
+    assert truth["bytes"] == len(data) == limit
+    assert truth["lircd_lines"] == data.count(b"\n") == per_block + 3
+    assert truth["lircd_records"] == len(data.splitlines()) == per_block + 4
+    awk = subprocess.run(["awk", "END { print NR }", str(path)], capture_output=True, text=True, check=True)
+    assert int(awk.stdout) == truth["lircd_records"]
+    exact = trees.fill_with_flood(tmp_path / "whole", "h", dt.datetime(2020, 9, 16), line_len * 5)
+    assert exact["lircd_lines"] == exact["lircd_records"] == 5
