@@ -111,11 +111,30 @@ def stoppable() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def used_workdir(workdir: Optional[str]) -> str:
+    """Return why ``workdir`` cannot be used (it holds files), or "".
+
+    A workdir left by an earlier run holds its reports and history: the "first" runs would then be second
+    runs (incremental, "0 new" findings) and the numbers would be wrong without any error.
+    """
+    if workdir is None:
+        return ""
+    path = Path(workdir)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        return (f"--workdir {workdir} is not an empty directory: an earlier run's snapshots and history there "
+                "would turn the first runs into incremental ones; give a new or empty directory")
+    return ""
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the chosen benchmarks, print the table and write the JSON."""
     args = parse_args(argv)
     stoppable()
     sizes = [int(x) for x in args.hosts.split(",") if x.strip()]
+    stale = used_workdir(args.workdir)
+    if stale:
+        print(f"benchmarks/run.py: {stale}", file=sys.stderr)
+        return 2
     missing = missing_tools(args.ansible_max > 0, args.profile)
     if missing:
         print("benchmarks/run.py: missing:\n  " + "\n  ".join(missing), file=sys.stderr)

@@ -80,3 +80,14 @@ def test_flood_truth_counts_the_line_cut_by_the_limit(tmp_path: Path) -> None:
     assert int(awk.stdout) == truth["lircd_records"]
     exact = trees.fill_with_flood(tmp_path / "whole", "h", dt.datetime(2020, 9, 16), line_len * 5)
     assert exact["lircd_lines"] == exact["lircd_records"] == 5
+
+
+def test_benchmark_refuses_a_used_workdir(tmp_path: Path) -> None:
+    """A workdir holding an earlier run's files is refused before anything starts (exit 2, says why)."""
+    (tmp_path / "n2").mkdir()
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks/run.py"), "--hosts", "2", "--ansible-max", "0",
+                           "--workdir", str(tmp_path), "--output", str(tmp_path / "out.json")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "not an empty directory" in proc.stderr and str(tmp_path) in proc.stderr
+    assert not (tmp_path / "out.json").exists()
