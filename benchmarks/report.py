@@ -32,11 +32,11 @@ def print_big_log(big: Mapping[str, Any]) -> None:
     row, find, src = big["row"], big["findings"], big["syslog_source"]
     print(f"\nbig log: /var/log tmpfs of {big['log_partition_bytes'] / 2**20:.0f} MiB filled with "
           f"{big['truth']['lircd_lines']:,} complete lircd lines "
-          f"({big['truth'].get('lircd_records', big['truth']['lircd_lines']):,} records, the last cut by ENOSPC "
+          f"({big['truth']['lircd_records']:,} records, the last cut by ENOSPC "
           f"counted) {big['note']}")
     print(tabulate([[row["wall_s"], row["cpu_s"], row["peak_rss_mb"], row["bytes_moved"], src.get("status"),
                      src.get("bytes_moved"), find["noisy_program"]["reported_lines"],
-                     find["noisy_program"].get("true_records", find["noisy_program"]["true_lines"]),
+                     find["noisy_program"]["true_records"],
                      find["noisy_program"]["exact"],
                      find["log_partition_full"]["found"]]],
                    headers=["wall s", "CPU s", "peak RSS MB", "bytes moved", "syslog", "syslog bytes moved",

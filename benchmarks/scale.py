@@ -97,7 +97,7 @@ def exactness(run: Any, truth: Dict[str, int]) -> Dict[str, object]:
     noisy = [f for f in findings if f["check"] == "logs.noisy_program" and "lircd" in str(f["evidence"].get("program"))]
     full = [f for f in findings if f["check"] == "disk.log_partition_full"]
     lines = noisy[0]["evidence"].get("lines") if noisy else None
-    records = truth.get("lircd_records", truth["lircd_lines"])
+    records = truth["lircd_records"]
     return {"noisy_program": {"found": bool(noisy), "reported_lines": lines, "true_lines": truth["lircd_lines"],
                               "true_records": records, "exact": lines == records,
                               "summary": noisy[0]["summary"] if noisy else ""},
